@@ -1,0 +1,14 @@
+"""labkit: the helpers behind Backend Lifecycle Lab.
+
+A real PostgreSQL (:func:`postgres`), broken scenarios and their fixes
+(:class:`Lab`), real uvicorn processes (:meth:`Lab.serve`), and the set-up
+report (:func:`env`).
+"""
+
+from labkit.appserver import AppExited, AppServer
+from labkit.envreport import env
+from labkit.errors import LabkitError
+from labkit.lab import Lab
+from labkit.postgres import Postgres, postgres
+
+__all__ = ["AppExited", "AppServer", "Lab", "LabkitError", "Postgres", "env", "postgres"]

@@ -1,0 +1,183 @@
+"""A real app process (uvicorn) on a free loopback port, driven like a terminal.
+
+The process runs in its own process group, so :meth:`AppServer.stop` can send
+SIGINT to it the way Ctrl+C does (reloader and worker alike) and the watchdog
+can remove the whole group if the kernel dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labkit import cleanup
+from labkit.errors import LabkitError
+from labkit.ports import LOOPBACK
+
+WORKER_STARTED = "Started server process ["
+
+
+class AppExited(LabkitError):
+    """The app process ended while labkit waited for it; ``.logs`` says why."""
+
+    def __init__(self, exit_code: int, logs: str) -> None:
+        self.exit_code = exit_code
+        self.logs = logs
+        tail = "\n".join(logs.strip().splitlines()[-12:])
+        super().__init__(
+            f"The app process exited with code {exit_code} before it answered HTTP. Its last log lines:\n{tail}",
+            "Read the log lines above (srv.logs() has them all); fix the app and serve it again.",
+        )
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How an app ended: its exit code and what it logged while shutting down."""
+
+    exit_code: int | None
+    logs: str
+    seconds: float
+
+
+class AppServer:
+    """One running app; ``srv.get("/health")`` talks real HTTP to it."""
+
+    def __init__(self, command: list[str], *, port: int, cwd: Path, env: dict[str, str],
+                 ready_path: str = "/", timeout: float = 30.0) -> None:
+        self.port = port
+        self.url = f"http://{LOOPBACK}:{port}"
+        self.command = command
+        self.cwd = Path(cwd)
+        self._log_dir = Path(tempfile.mkdtemp(prefix="labkit-app-"))
+        cleanup.register("dir", self._log_dir)
+        self.log_path = self._log_dir / "app.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.cwd, env={**env, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        cleanup.register("pgroup", self.process.pid)
+        self.client = httpx.Client(base_url=self.url, timeout=10.0)
+        self.ready_path = ready_path
+        try:
+            self.wait_until_answers(ready_path, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else f"exited ({self.process.returncode})"
+        return f"<AppServer {' '.join(self.command[2:4])} {state}>"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def logs(self) -> str:
+        """Everything the app printed so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_answers(self, path: str | None = None, timeout: float = 30.0) -> None:
+        """Return once any HTTP response comes back; raise AppExited if the process ends."""
+        path = path or self.ready_path
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.alive:
+                raise AppExited(self.process.returncode, self.logs())
+            try:
+                self.client.get(path, timeout=1.0)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise LabkitError(
+                        f"The app did not answer HTTP on {self.url} within {timeout:.0f} s. Last log lines:\n"
+                        + "\n".join(self.logs().splitlines()[-12:]),
+                        "Read the log lines above; srv.logs() has them all.",
+                    ) from None
+                time.sleep(0.05)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, **kwargs)
+
+    def touch(self, relative_path: str, timeout: float = 20.0) -> str:
+        """Rewrite a file as an editor save does and wait for ``--reload`` to bring up a new worker.
+
+        Returns the log lines the reload produced.
+        """
+        before = self.logs()
+        starts = before.count(WORKER_STARTED)
+        target = self.cwd / relative_path
+        target.write_text(target.read_text())
+        deadline = time.monotonic() + timeout
+        while self.logs().count(WORKER_STARTED) <= starts:
+            if not self.alive:
+                raise AppExited(self.process.returncode, self.logs())
+            if time.monotonic() > deadline:
+                raise LabkitError(
+                    f"No new worker started within {timeout:.0f} s of saving {relative_path}.",
+                    "Was the app served with reload=True? srv.logs() shows what happened.",
+                )
+            time.sleep(0.05)
+        self.wait_until_answers(timeout=max(deadline - time.monotonic(), 1.0))
+        return self.logs()[len(before):]
+
+    def stop(self, timeout: float = 10.0) -> Stopped:
+        """Ctrl+C: SIGINT to the process group, then SIGKILL if it has not ended in ``timeout`` s."""
+        start_len = len(self.logs())
+        began = time.monotonic()
+        if self.alive:
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # a worker that outlived its reloader
+        except (ProcessLookupError, PermissionError):
+            pass
+        cleanup.release("pgroup", self.process.pid)
+        self.client.close()
+        return Stopped(self.process.returncode, self.logs()[start_len:], time.monotonic() - began)
+
+    def kill(self) -> Stopped:
+        """SIGKILL, as an OOM killer or a crashed host would: no shutdown code runs."""
+        start_len = len(self.logs())
+        began = time.monotonic()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(5)
+        cleanup.release("pgroup", self.process.pid)
+        self.client.close()
+        return Stopped(self.process.returncode, self.logs()[start_len:], time.monotonic() - began)
+
+    def close(self) -> None:
+        """Stop if needed and remove the captured log."""
+        if self.alive:
+            self.stop()
+        import shutil
+
+        shutil.rmtree(self._log_dir, ignore_errors=True)
+        cleanup.release("dir", self._log_dir)

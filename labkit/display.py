@@ -1,0 +1,73 @@
+"""Code and diffs that render with syntax colours in JupyterLab and as plain text elsewhere."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import DiffLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+_STYLE = "default"
+
+
+def _lexer(filename: str):
+    if filename.endswith((".diff", ".patch")):
+        return DiffLexer()
+    try:
+        return get_lexer_for_filename(filename)
+    except ClassNotFound:
+        from pygments.lexers import TextLexer
+
+        return TextLexer()
+
+
+@dataclass(frozen=True)
+class Code:
+    """Source text with a title; ``str()`` is the plain text, Jupyter shows colours."""
+
+    title: str
+    text: str
+    filename: str  # picks the lexer: "x.py", "step.diff", ...
+
+    def __str__(self) -> str:
+        return f"# {self.title}\n{self.text}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        formatter = HtmlFormatter(style=_STYLE, noclasses=True, nowrap=False)
+        body = highlight(self.text, _lexer(self.filename), formatter)
+        return (
+            f'<div style="font-weight:600;margin:4px 0">{html.escape(self.title)}</div>'
+            f'<div style="font-size:90%;overflow-x:auto">{body}</div>'
+        )
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows with a header: a text table for logs and nbval, an HTML table in Jupyter."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def __str__(self) -> str:
+        widths = [max(len(str(c)) for c in col) for col in zip(self.header, *self.rows)]
+        lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+                 for row in (self.header, *self.rows)]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(str(c))}</th>" for c in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,133 @@
+"""The container backend: PostgreSQL in Docker, through testcontainers.
+
+The port is published on 127.0.0.1 only and the URL is built with that host
+(testcontainers may report a bridge gateway instead). Ryuk, testcontainers'
+reaper, needs an image from a registry; it is disabled and the watchdog in
+:mod:`labkit.cleanup` removes the container instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psycopg2
+
+from labkit import cleanup
+from labkit.errors import LabkitError
+from labkit.pg_endpoint import Endpoint, new_password
+from labkit.ports import LOOPBACK, ensure_free, free_port
+
+DEFAULT_IMAGE = "postgres:16-alpine"
+READY_TIMEOUT = 60.0
+USER = "labkit"
+DATABASE = "labkit"
+
+
+def image() -> str:
+    return os.environ.get("LABKIT_PG_IMAGE", DEFAULT_IMAGE)
+
+
+def docker_client():  # -> docker.DockerClient
+    """A client for an engine that answers, or a LabkitError that says how to get one."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=5)
+        client.ping()
+        return client
+    except Exception as exc:
+        raise LabkitError(
+            f"No Docker engine answers ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}).",
+            "Start Docker (Docker Desktop, or `sudo systemctl start docker`), or unset LABKIT_BACKEND "
+            "(or set LABKIT_BACKEND=local) to use a local throwaway server instead.",
+        ) from None
+
+
+class ContainerServer:
+    backend = "container"
+    controllable = True
+
+    def __init__(self, port: int | None = None) -> None:
+        os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+        from testcontainers.postgres import PostgresContainer
+
+        self.client = docker_client()
+        if port is not None:
+            ensure_free(port, "the PostgreSQL container")
+        self.endpoint = Endpoint(LOOPBACK, port or free_port(), USER, new_password(), DATABASE)
+        self.image = image()
+        self._ensure_image()
+        self.container = PostgresContainer(
+            self.image, username=USER, password=self.endpoint.password, dbname=DATABASE, driver=None
+        )
+        self.container.with_bind_ports(5432, (LOOPBACK, self.endpoint.port))
+        self.container_id: str | None = None
+        try:
+            self.container.start()
+            self.container_id = self.container.get_wrapped_container().id
+            cleanup.register("container", self.container_id)
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def _ensure_image(self) -> None:
+        import docker
+
+        try:
+            self.client.images.get(self.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            self.client.images.pull(self.image)
+        except Exception as exc:
+            raise LabkitError(
+                f"The image {self.image} is not on this machine and could not be pulled "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]}).",
+                f"Pull it once with `docker pull {self.image}`, set LABKIT_PG_IMAGE to an image you have, "
+                "or set LABKIT_BACKEND=local.",
+            ) from None
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                psycopg2.connect(
+                    host=LOOPBACK, port=self.endpoint.port, user=USER, password=self.endpoint.password,
+                    dbname=DATABASE, connect_timeout=2,
+                ).close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise LabkitError(
+                        f"The PostgreSQL container did not answer within {READY_TIMEOUT:.0f} s.",
+                        "Check `docker logs` of the container, or set LABKIT_BACKEND=local.",
+                    ) from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.container.get_wrapped_container().stop(timeout=10)
+
+    def start(self) -> None:
+        wrapped = self.container.get_wrapped_container()
+        wrapped.reload()
+        if wrapped.status != "running":
+            wrapped.start()
+        self._wait_ready()
+
+    def close(self) -> None:
+        import docker
+
+        wrapped = self.container.get_wrapped_container()  # None when start failed before docker run
+        if wrapped is None:
+            return
+        try:
+            wrapped.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        finally:
+            if self.container_id is not None:
+                cleanup.release("container", self.container_id)
+            self.container_id = None

@@ -1,0 +1,256 @@
+"""The local backend: a throwaway PostgreSQL cluster in a temp dir.
+
+Speed comes from a template: ``initdb`` runs once per binaries version and
+user, into ``~/.cache/labkit``; each server copies it (about a tenth of a
+second) and starts with ``fsync=off``. PostgreSQL refuses to run as root, so
+when the euid is 0 the server runs as an unprivileged user (``nobody``, or
+``LABKIT_PG_USER``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+
+from labkit import cleanup
+from labkit.errors import LabkitError
+from labkit.pg_binaries import PgBinaries, find_binaries
+from labkit.pg_endpoint import Endpoint, new_password
+from labkit.ports import LOOPBACK, ensure_free, free_port
+
+SUPERUSER = "postgres"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+class ServerUser:
+    """The OS user the postgres processes run as."""
+
+    def __init__(self) -> None:
+        self.uid = os.geteuid() if hasattr(os, "geteuid") else None
+        self.gid: int | None = None
+        self.name = ""
+        if self.uid == 0:
+            import pwd
+
+            self.name = os.environ.get("LABKIT_PG_USER", "nobody")
+            try:
+                entry = pwd.getpwnam(self.name)
+            except KeyError:
+                raise LabkitError(
+                    f"Running as root, and PostgreSQL refuses to run as root; the user {self.name!r} "
+                    "that labkit would run it as does not exist.",
+                    "Run as a normal user, or set LABKIT_PG_USER to an existing unprivileged user.",
+                ) from None
+            if entry.pw_uid == 0:
+                raise LabkitError(
+                    f"LABKIT_PG_USER={self.name} is root; PostgreSQL refuses to run as root.",
+                    "Set LABKIT_PG_USER to an unprivileged user (for example nobody).",
+                )
+            self.uid, self.gid = entry.pw_uid, entry.pw_gid
+
+    @property
+    def switches(self) -> bool:
+        return self.gid is not None
+
+    def popen_kwargs(self) -> dict[str, object]:
+        if not self.switches:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def give(self, path: Path) -> None:
+        """Hand ``path`` (recursively) to the server user."""
+        if not self.switches:
+            return
+        for root, dirs, files in os.walk(path):
+            os.chown(root, self.uid, self.gid)  # type: ignore[arg-type]
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), self.uid, self.gid)  # type: ignore[arg-type]
+
+
+def _others_can_run(path: Path) -> bool:
+    for part in [path, *path.parents]:
+        if not part.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def _reachable_binaries(binaries: PgBinaries, user: ServerUser) -> PgBinaries:
+    """Binaries the server user can execute; copies them out of a private home when needed."""
+    postgres = Path(binaries.tool("postgres"))
+    if not user.switches or _others_can_run(postgres):
+        return binaries
+    install_root = binaries.bindir.parent
+    shared = Path(tempfile.gettempdir()) / f"labkit-pginstall-{binaries.version()}"
+    if not (shared / "bin").is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="labkit-pginstall-"))
+        shutil.copytree(install_root, staging / "tree", symlinks=True)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging / "tree", shared)
+        except OSError:
+            pass  # another kernel finished first
+        shutil.rmtree(staging, ignore_errors=True)
+    return PgBinaries(shared / "bin", f"{binaries.source} (copied so {user.name} can run it)")
+
+
+def _template_dir(binaries: PgBinaries, user: ServerUser) -> Path:
+    """An initialized, never-started data dir to copy from; built on first use."""
+    cache = Path(os.environ.get("LABKIT_CACHE", Path.home() / ".cache" / "labkit"))
+    template = cache / f"pgdata-{binaries.version()}-uid{user.uid}"
+    if (template / "PG_VERSION").is_file():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="labkit-initdb-"))
+    os.chmod(staging, 0o755)
+    data = staging / "data"
+    user.give(staging)
+    result = subprocess.run(
+        [
+            binaries.tool("initdb"), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions",
+        ],
+        capture_output=True, text=True, **user.popen_kwargs(),  # type: ignore[arg-type]
+    )
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise LabkitError(
+            f"initdb failed ({binaries.bindir}):\n{result.stderr.strip()}",
+            "Check that the binaries match this machine, or set LABKIT_PG_BIN to another install.",
+        )
+    try:
+        os.rename(data, template)
+    except OSError:
+        pass  # another kernel built it first
+    shutil.rmtree(staging, ignore_errors=True)
+    return template
+
+
+class LocalServer:
+    """One throwaway cluster: temp dir, free loopback port, random password."""
+
+    backend = "local"
+    controllable = True
+
+    def __init__(self, port: int | None = None) -> None:
+        self.user = ServerUser()
+        self.binaries = _reachable_binaries(find_binaries(), self.user)
+        if port is not None:
+            ensure_free(port, "the local PostgreSQL")
+        template = _template_dir(self.binaries, self.user)
+        self.root = Path(tempfile.mkdtemp(prefix="labkit-pg-"))
+        cleanup.register("dir", self.root)
+        self.data = self.root / "data"
+        self.sockets = self.root / "sock"
+        shutil.copytree(template, self.data, symlinks=True)
+        self.sockets.mkdir(mode=0o700)
+        self.user.give(self.root)
+        self.log_path = self.root / "postgres.log"
+        self.endpoint = Endpoint(LOOPBACK, port or free_port(), SUPERUSER, new_password(), "postgres")
+        self.process: subprocess.Popen[bytes] | None = None
+        try:
+            self.start()
+            self._set_password()
+        except BaseException:
+            self.close()
+            raise
+
+    def _command(self) -> list[str]:
+        settings = {
+            "port": str(self.endpoint.port),
+            "listen_addresses": LOOPBACK,
+            "unix_socket_directories": str(self.sockets),
+            "unix_socket_permissions": "0700",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "logging_collector": "off",
+        }
+        command = [self.binaries.tool("postgres"), "-D", str(self.data)]
+        for key, value in settings.items():
+            command += ["-c", f"{key}={value}"]
+        return command
+
+    def _socket_connect(self) -> psycopg2.extensions.connection:
+        return psycopg2.connect(
+            host=str(self.sockets), port=self.endpoint.port, user=SUPERUSER, dbname="postgres",
+            application_name="labkit-admin", connect_timeout=2,
+        )
+
+    def _set_password(self) -> None:
+        conn = self._socket_connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("ALTER USER postgres PASSWORD %s", (self.endpoint.password,))
+        finally:
+            conn.close()
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        ensure_free(self.endpoint.port, "the local PostgreSQL")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.root, start_new_session=True, **self.user.popen_kwargs(),  # type: ignore[arg-type]
+            )
+        cleanup.register("pgroup", self.process.pid)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise LabkitError(
+                    f"The local PostgreSQL exited during start-up (code {self.process.returncode}):\n{self.log_tail()}",
+                    "Read the log lines above; `labkit env` checks the set-up.",
+                )
+            try:
+                self._socket_connect().close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise LabkitError(
+                        f"The local PostgreSQL did not answer within {READY_TIMEOUT:.0f} s:\n{self.log_tail()}",
+                        "Read the log lines above; a very slow disk or an antivirus can cause this.",
+                    ) from None
+                time.sleep(0.01)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT): clients are disconnected, the data dir stays."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        cleanup.release("pgroup", process.pid)
+
+    def close(self) -> None:
+        """Stop the server and delete its data dir."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+        cleanup.release("dir", self.root)

@@ -1,0 +1,86 @@
+"""A scenario on disk: a broken project and its ordered fix steps.
+
+Layout, beside the notebooks (``notebooks/scenarios/<name>/``)::
+
+    scenario.toml      title, and one [[steps]] table per step (id, title, why, patch)
+    broken/            the broken project, as the learner first sees it
+    steps/*.diff       one unified diff per step, applied in order
+    check.py           def check(lab) -> None: raises AssertionError while broken
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import LabkitError
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    id: str
+    title: str
+    why: str
+    patch: str  # the unified diff text
+
+
+def scenarios_root() -> Path:
+    """Where scenarios live: LABKIT_SCENARIOS, else notebooks/scenarios of this checkout."""
+    explicit = os.environ.get("LABKIT_SCENARIOS")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / "scenarios", Path.cwd() / "notebooks" / "scenarios",
+                      Path(__file__).resolve().parents[1] / "notebooks" / "scenarios"):
+        if candidate.is_dir():
+            return candidate
+    raise LabkitError(
+        "No scenarios folder found (notebooks/scenarios).",
+        "Start JupyterLab from the project folder (make lab), or set LABKIT_SCENARIOS to that folder.",
+    )
+
+
+def available() -> list[str]:
+    root = scenarios_root()
+    return sorted(p.name for p in root.iterdir() if (p / "scenario.toml").is_file())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    root: Path
+    title: str
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def load(cls, name: str) -> "Scenario":
+        root = scenarios_root() / name
+        if not (root / "scenario.toml").is_file():
+            names = ", ".join(available()) or "none"
+            raise LabkitError(
+                f"There is no scenario named {name!r}.",
+                f"Use one of: {names}.",
+            )
+        meta = tomllib.loads((root / "scenario.toml").read_text())
+        steps = tuple(
+            Step(number, raw["id"], raw["title"], raw["why"].strip(), (root / raw["patch"]).read_text())
+            for number, raw in enumerate(meta.get("steps", []), start=1)
+        )
+        return cls(name, root, meta["title"], steps)
+
+    @property
+    def broken(self) -> Path:
+        return self.root / "broken"
+
+    def checker(self) -> Callable[[Any], None]:
+        spec = importlib.util.spec_from_file_location(f"labkit_check_{self.name.replace('-', '_')}",
+                                                      self.root / "check.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.check  # type: ignore[no-any-return]
