@@ -89,6 +89,21 @@ class AppServer:
         """Everything the app printed so far (stdout and stderr)."""
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> str:
+        """Wait until a log line contains ``text`` and return that line.
+
+        An error's traceback is logged after its 500 response is sent, so read it this way.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.logs().splitlines():
+                if text in line:
+                    return line
+            if time.monotonic() > deadline:
+                raise LabkitError(f"No log line of the app contains {text!r} after {timeout:.0f} s.",
+                                  "srv.logs() shows everything it printed.")
+            time.sleep(0.05)
+
     def wait_until_answers(self, path: str | None = None, timeout: float = 30.0) -> None:
         """Return once any HTTP response comes back; raise AppExited if the process ends."""
         path = path or self.ready_path

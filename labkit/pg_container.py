@@ -50,7 +50,7 @@ class ContainerServer:
 
     def __init__(self, port: int | None = None) -> None:
         os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         self.client = docker_client()
         if port is not None:
@@ -61,7 +61,8 @@ class ContainerServer:
         self.container = PostgresContainer(
             self.image, username=USER, password=self.endpoint.password, dbname=DATABASE, driver=None
         )
-        self.container.with_bind_ports(5432, (LOOPBACK, self.endpoint.port))
+        # docker-py's (host_ip, port) form; with_bind_ports() takes no host address in 4.15
+        self.container.ports["5432"] = (LOOPBACK, self.endpoint.port)
         self.container_id: str | None = None
         try:
             self.container.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from typing import Any, Literal
 
 import psycopg2
@@ -131,22 +132,35 @@ class Postgres:
                         raise
         raise AssertionError("unreachable")
 
-    def connections(self, application_name: str | None = None) -> int:
-        """Client connections in ``pg_stat_activity`` (labkit's own admin one excluded)."""
+    def connections(self, application_name: str | None = None, *, wait_for: int | None = None,
+                    timeout: float = 5.0) -> int:
+        """Client connections in ``pg_stat_activity`` (labkit's own admin one excluded).
+
+        A backend leaves ``pg_stat_activity`` a few milliseconds after its client closes the
+        socket; ``wait_for=n`` polls until the count is ``n`` (or ``timeout`` passes) and
+        returns the count then, so "back to baseline" is measured, not raced.
+        """
         sql = (
             "select count(*) from pg_stat_activity where backend_type = 'client backend' "
-            "and pid <> pg_backend_pid() and datname = current_database()"
+            "and pid <> pg_backend_pid()"
         )
-        if application_name is None:
-            return int(self.query(sql)[0][0])
-        return int(self.query(sql + " and application_name = %s", application_name)[0][0])
+        params: tuple[str, ...] = ()
+        if application_name is not None:
+            sql += " and application_name = %s"
+            params = (application_name,)
+        deadline = time.monotonic() + timeout
+        while True:
+            count = int(self.query(sql, *params)[0][0])
+            if wait_for is None or count == wait_for or time.monotonic() > deadline:
+                return count
+            time.sleep(0.02)
 
     def terminate(self, application_name: str | None = None) -> int:
         """``pg_terminate_backend`` on client connections (not labkit's own); returns how many."""
         sql = (
             "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity "
             "where backend_type = 'client backend' and pid <> pg_backend_pid() "
-            "and datname = current_database() and application_name <> %s"
+            "and application_name <> %s"
         )
         if application_name is None:
             return int(self.query(sql, ADMIN_APP)[0][0])

@@ -87,7 +87,9 @@ log "tools ready in $(since "$t0") s"
 t0=$(now)
 if ! docker info >/dev/null 2>&1; then
 	log "docker daemon not answering; starting dockerd (log: $DOCKERD_LOG)"
-	setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+	# --ip: ports published without an explicit host address bind to the
+	# loopback only (defence in depth; the lab binds 127.0.0.1 explicitly too).
+	setsid dockerd --ip=127.0.0.1 >"$DOCKERD_LOG" 2>&1 </dev/null &
 	launcher=$!
 	STARTED_DOCKERD=1
 	for _ in $(seq 1 60); do

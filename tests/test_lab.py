@@ -1,0 +1,102 @@
+"""Lab: steps in order and exactly once, edits respected, apps served for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labkit import AppExited, Lab, LabkitError
+from labkit.ports import free_port
+from labkit.postgres import Postgres
+
+from conftest import FIXTURES
+
+
+@pytest.fixture
+def two_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
+    return Lab("two-steps", workdir=tmp_path / "work")
+
+
+def test_unknown_scenario_lists_the_real_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
+    with pytest.raises(LabkitError, match="(?s)no scenario named 'nope'.*two-steps"):
+        Lab("nope")
+
+
+def test_steps_apply_in_order_once(two_steps: Lab) -> None:
+    assert not two_steps.check()
+    with pytest.raises(LabkitError, match="comes after step 1"):
+        two_steps.apply(2)
+    two_steps.apply(1)
+    with pytest.raises(LabkitError, match="applied already"):
+        two_steps.apply("first")
+    two_steps.apply()
+    assert two_steps.applied == ["first", "second"]
+    assert two_steps.check()
+    with pytest.raises(LabkitError, match="Every step is applied"):
+        two_steps.apply()
+
+
+def test_apply_on_edited_files_changes_nothing(two_steps: Lab) -> None:
+    words = two_steps.workdir / "app" / "words.py"
+    words.write_text('GREETING = "mine"\nFAREWELL = "broken"\n')
+    with pytest.raises(LabkitError, match="Nothing was changed"):
+        two_steps.apply()
+    assert words.read_text() == 'GREETING = "mine"\nFAREWELL = "broken"\n'
+    assert not (two_steps.workdir / "app" / "extra.py").exists()
+    assert two_steps.applied == []
+
+
+def test_reset_keeps_the_learners_files_aside(two_steps: Lab) -> None:
+    (two_steps.workdir / "app" / "words.py").write_text('GREETING = "hello"\nFAREWELL = "goodbye"\n')
+    assert two_steps.check()  # a learner's own fix passes
+    two_steps.reset()
+    assert "broken" in (two_steps.workdir / "app" / "words.py").read_text()
+    kept = two_steps.workdir.with_name("work.previous") / "app" / "words.py"
+    assert "goodbye" in kept.read_text()
+
+
+def test_solve_applies_everything(two_steps: Lab) -> None:
+    two_steps.solve()
+    assert two_steps.applied == ["first", "second"] and two_steps.check()
+
+
+def test_diff_and_show_render_text_and_html(two_steps: Lab) -> None:
+    diff = two_steps.diff(1)
+    assert "+GREETING = \"hello\"" in str(diff) and "Say hello" in str(diff)
+    assert "<span" in diff._repr_html_()
+    assert "FAREWELL" in str(two_steps.show("app/words.py"))
+    with pytest.raises(LabkitError, match="not a file of this scenario"):
+        two_steps.show("app/missing.py")
+
+
+def test_serve_stop_and_reload_for_real(local_pg: Postgres, tmp_path: Path) -> None:
+    lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    srv = lab.serve(reload=True, ready_path="/health")
+    assert srv.get("/health").json() == {"status": "ok"}
+    assert srv.get("/version").status_code == 500  # the scenario's bug
+    reload_logs = srv.touch("app/main.py")
+    assert "Reloading" in reload_logs and "Application startup complete." in reload_logs
+    stopped = srv.stop()
+    assert stopped.exit_code == 0
+    assert "Application shutdown complete." in stopped.logs
+    assert not srv.alive
+
+
+def test_serve_on_a_port_in_use(local_pg: Postgres, tmp_path: Path) -> None:
+    lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    srv = lab.serve(ready_path="/health")
+    with pytest.raises(LabkitError, match=f"Port {srv.port} on 127.0.0.1 is already in use"):
+        lab.serve(port=srv.port)
+    lab.close()
+    assert not srv.alive
+
+
+def test_an_app_that_cannot_start_is_reported_with_its_logs(tmp_path: Path) -> None:
+    lab = Lab("00-hello", workdir=tmp_path / "hello")  # no pg: DATABASE_URL is missing
+    with pytest.raises(AppExited) as info:
+        lab.serve(env={"DATABASE_URL": ""}, port=free_port())
+    assert info.value.exit_code != 0
+    assert "Application startup failed" in info.value.logs

@@ -1,0 +1,108 @@
+"""The local backend against a real server: evidence, control, and what it leaves behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psutil
+import psycopg2
+import pytest
+import sqlalchemy as sa
+
+from labkit.errors import LabkitError
+from labkit.pg_local import LocalServer
+from labkit.postgres import Postgres
+
+
+def postmaster(pg: Postgres) -> psutil.Process:
+    server = pg._server
+    assert isinstance(server, LocalServer) and server.process is not None
+    return psutil.Process(server.process.pid)
+
+
+def test_both_drivers_connect(local_pg: Postgres) -> None:
+    engine = sa.create_engine(local_pg.url("psycopg2"))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select 1")).scalar() == 1
+    engine.dispose()
+    assert local_pg.url("asyncpg").startswith("postgresql+asyncpg://postgres:")
+
+
+def test_connections_and_terminate_count_client_backends(local_pg: Postgres) -> None:
+    base = local_pg.connections()
+    conns = [psycopg2.connect(local_pg.url("psycopg2").replace("+psycopg2", ""), application_name="probe")
+             for _ in range(3)]
+    assert local_pg.connections() == base + 3
+    assert local_pg.connections(application_name="probe") == 3
+    assert local_pg.terminate(application_name="probe") == 3
+    assert local_pg.connections(application_name="probe") == 0
+    for conn in conns:
+        conn.close()
+
+
+def test_listens_on_loopback_only_with_a_random_password(local_pg: Postgres, fresh_pg: Postgres) -> None:
+    ports = {c.laddr.ip for c in psutil.net_connections("inet")
+             if c.pid == postmaster(local_pg).pid and c.status == psutil.CONN_LISTEN}
+    assert ports == {"127.0.0.1"}
+    assert local_pg._server.endpoint.password != fresh_pg._server.endpoint.password
+    assert local_pg._server.endpoint.password not in repr(local_pg)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only as root does labkit switch the server's user")
+def test_runs_as_an_unprivileged_user_under_root(local_pg: Postgres) -> None:
+    assert postmaster(local_pg).uids().effective != 0
+
+
+def test_stop_start_restart_keep_data_and_port(fresh_pg: Postgres) -> None:
+    fresh_pg.query("create table kept (x int)")
+    port = fresh_pg._server.endpoint.port
+    fresh_pg.stop()
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(fresh_pg.url("psycopg2").replace("+psycopg2", ""), connect_timeout=2)
+    fresh_pg.start()
+    fresh_pg.restart()
+    assert fresh_pg.query("select count(*) from kept") == [(0,)]
+    assert fresh_pg._server.endpoint.port == port
+
+
+def test_configure_restarts_for_postmaster_settings(fresh_pg: Postgres) -> None:
+    pid_before = postmaster(fresh_pg).pid
+    assert fresh_pg.configure(max_connections=20) == {"max_connections": "20"}
+    assert postmaster(fresh_pg).pid != pid_before
+    pid_before = postmaster(fresh_pg).pid
+    assert fresh_pg.configure(work_mem="8MB") == {"work_mem": "8MB"}
+    assert postmaster(fresh_pg).pid == pid_before  # a reload was enough
+
+
+def test_configure_rejects_unknown_settings(local_pg: Postgres) -> None:
+    with pytest.raises(LabkitError, match="no setting named"):
+        local_pg.configure(max_conections=20)
+
+
+def test_too_many_clients_is_the_real_error(fresh_pg: Postgres) -> None:
+    fresh_pg.configure(max_connections=5, superuser_reserved_connections=0, reserved_connections=0)
+    dsn = fresh_pg.url("psycopg2").replace("+psycopg2", "")
+    held = []
+    with pytest.raises(psycopg2.OperationalError, match="too many clients already"):
+        for _ in range(10):
+            held.append(psycopg2.connect(dsn))
+    assert len(held) == 4  # five slots, one is labkit's admin connection
+    for conn in held:
+        conn.close()
+
+
+def test_close_removes_everything() -> None:
+    pg = Postgres(LocalServer(), "tests")
+    server = pg._server
+    assert isinstance(server, LocalServer)
+    root, pid = Path(server.root), postmaster(pg).pid
+    pg.close()
+    assert not root.exists()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_port_in_use_is_a_clear_error(local_pg: Postgres) -> None:
+    taken = local_pg._server.endpoint.port
+    with pytest.raises(LabkitError, match=f"Port {taken} on 127.0.0.1 is already in use"):
+        LocalServer(port=taken)
