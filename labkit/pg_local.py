@@ -27,6 +27,8 @@ from labkit.pg_endpoint import Endpoint, new_password
 from labkit.ports import LOOPBACK, ensure_free, free_port
 
 SUPERUSER = "postgres"
+TEMPLATE_LAYOUT = "v2"  # bump when the initdb options change
+RAM_DISK_MIN_FREE = 2 * 2**30  # Binder's small /dev/shm does not qualify
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 
@@ -105,7 +107,7 @@ def _reachable_binaries(binaries: PgBinaries, user: ServerUser) -> PgBinaries:
 def _template_dir(binaries: PgBinaries, user: ServerUser) -> Path:
     """An initialized, never-started data dir to copy from; built on first use."""
     cache = Path(os.environ.get("LABKIT_CACHE", Path.home() / ".cache" / "labkit"))
-    template = cache / f"pgdata-{binaries.version()}-uid{user.uid}"
+    template = cache / f"pgdata-{binaries.version()}-uid{user.uid}-{TEMPLATE_LAYOUT}"
     if (template / "PG_VERSION").is_file():
         return template
     cache.mkdir(parents=True, exist_ok=True)
@@ -117,6 +119,7 @@ def _template_dir(binaries: PgBinaries, user: ServerUser) -> Path:
         [
             binaries.tool("initdb"), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions",
+            "--wal-segsize=1",  # 1 MiB WAL segments: a template a third smaller to copy
         ],
         capture_output=True, text=True, **user.popen_kwargs(),  # type: ignore[arg-type]
     )
@@ -134,6 +137,24 @@ def _template_dir(binaries: PgBinaries, user: ServerUser) -> Path:
     return template
 
 
+def _scratch_dir() -> str | None:
+    """Where data dirs go: LABKIT_PG_TMP, else a roomy RAM disk, else the temp dir.
+
+    Creating the ~1000 files of a data dir costs 0.7 s on some disks and 0.06 s on
+    tmpfs; a throwaway cluster runs with fsync=off anyway, so RAM loses nothing.
+    """
+    explicit = os.environ.get("LABKIT_PG_TMP")
+    if explicit:
+        return explicit
+    shm = Path("/dev/shm")
+    try:
+        if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free >= RAM_DISK_MIN_FREE:
+            return str(shm)
+    except OSError:
+        pass
+    return None
+
+
 class LocalServer:
     """One throwaway cluster: temp dir, free loopback port, random password."""
 
@@ -146,7 +167,7 @@ class LocalServer:
         if port is not None:
             ensure_free(port, "the local PostgreSQL")
         template = _template_dir(self.binaries, self.user)
-        self.root = Path(tempfile.mkdtemp(prefix="labkit-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="labkit-pg-", dir=_scratch_dir()))
         cleanup.register("dir", self.root)
         self.data = self.root / "data"
         self.sockets = self.root / "sock"

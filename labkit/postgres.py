@@ -195,16 +195,24 @@ class Postgres:
         if not self._server.controllable:
             self._server.stop()  # raises the external backend's explanation
         needs_restart = False
+        before: dict[str, str] = {}
         for name, value in settings.items():
-            context = self.query("select context from pg_settings where name = %s", name)
-            if not context:
+            row = self.query("select context, current_setting(name) from pg_settings where name = %s", name)
+            if not row:
                 raise LabkitError(f"PostgreSQL has no setting named {name!r}.", "Check the spelling (pg_settings lists them).")
             self.query(f"alter system set {name} = %s", str(value))
-            needs_restart |= context[0][0] == "postmaster"
+            needs_restart |= row[0][0] == "postmaster"
+            before[name] = row[0][1]
         if needs_restart:
             self.restart()
         else:
             self.query("select pg_reload_conf()")
+            # the reload reaches each session asynchronously: wait until ours sees it
+            changed = [n for n, v in settings.items() if str(v) != before[n]]
+            deadline = time.monotonic() + 2.0
+            while changed and time.monotonic() < deadline:
+                changed = [n for n in changed if self.query(f"show {n}")[0][0] == before[n]]
+                time.sleep(0.01)
         return {name: self.query(f"show {name}")[0][0] for name in settings}
 
     def close(self) -> None:

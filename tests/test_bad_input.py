@@ -29,7 +29,7 @@ PROBE_TMP.chmod(0o755)  # the unprivileged server user must reach it
 
 def run_probe(code: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "DOCKER_"))}
-    result = subprocess.run([sys.executable, "-c", code], env={**clean, "TMPDIR": str(PROBE_TMP), **env},
+    result = subprocess.run([sys.executable, "-c", code], env={**clean, "TMPDIR": str(PROBE_TMP), "LABKIT_PG_TMP": str(PROBE_TMP), **env},
                             capture_output=True, text=True, timeout=60)
     return result.stdout + result.stderr
 

@@ -30,13 +30,13 @@ def test_both_drivers_connect(local_pg: Postgres) -> None:
 
 
 def test_connections_and_terminate_count_client_backends(local_pg: Postgres) -> None:
-    base = local_pg.connections()
+    base = local_pg.connections(wait_for=0)  # earlier tests' backends may still be leaving
     conns = [psycopg2.connect(local_pg.url("psycopg2").replace("+psycopg2", ""), application_name="probe")
              for _ in range(3)]
     assert local_pg.connections() == base + 3
     assert local_pg.connections(application_name="probe") == 3
     assert local_pg.terminate(application_name="probe") == 3
-    assert local_pg.connections(application_name="probe") == 0
+    assert local_pg.connections(application_name="probe", wait_for=0) == 0
     for conn in conns:
         conn.close()
 

@@ -1,0 +1,106 @@
+"""Benchmarks with targets: ``make bench`` (or ``python benchmarks/run.py --runs 5``).
+
+Prints one table of medians over several runs:
+- local PostgreSQL ready: from ``labkit.postgres("local")`` to the first answered query,
+  in a fresh process each run (the template data dir is warm after the first ever run);
+- container PostgreSQL ready, when a Docker engine answers and the image is there;
+- notebook 00 "Run All" wall time and the peak RSS of its whole process tree
+  (kernel, PostgreSQL, uvicorn), sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+READY_PROBE = """
+import time, labkit
+began = time.perf_counter()
+pg = labkit.postgres({backend!r})
+pg.query("select 1")
+print(time.perf_counter() - began)
+"""
+
+
+def ready_seconds(backend: str) -> float:
+    out = subprocess.run([sys.executable, "-c", READY_PROBE.format(backend=backend)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_notebook(name: str) -> tuple[float, int]:
+    """Wall time and peak tree RSS of executing one notebook, as nbval would."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                   "--output-dir", out, str(ROOT / "notebooks" / name)]
+        began = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        watched = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(watched))
+            time.sleep(0.05)
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} failed to execute (exit {proc.returncode})")
+        return time.perf_counter() - began, peak
+
+
+def docker_image_ready() -> bool:
+    try:
+        from labkit.pg_container import docker_client, image
+
+        docker_client().images.get(image())
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--notebook", default="00-setup.ipynb")
+    args = parser.parse_args()
+
+    ready_seconds("local")  # warm the template data dir; not counted
+    rows = [("local PostgreSQL ready", statistics.median(ready_seconds("local") for _ in range(args.runs)),
+             "s", "<= 1.0")]
+    if docker_image_ready():
+        rows.append(("container PostgreSQL ready",
+                     statistics.median(ready_seconds("container") for _ in range(max(args.runs // 2, 1))),
+                     "s", "report"))
+    else:
+        rows.append(("container PostgreSQL ready", float("nan"), "s", "skipped: no Docker engine or image"))
+    runs = [run_notebook(args.notebook) for _ in range(max(args.runs // 2, 1))]
+    rows.append((f"{args.notebook} Run All", statistics.median(t for t, _ in runs), "s", "<= 60"))
+    rows.append((f"{args.notebook} peak RSS of process tree",
+                 statistics.median(m for _, m in runs) / 2**20, "MiB", "<= 1024"))
+
+    print(f"Backend Lifecycle Lab benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"medians of {args.runs} runs (notebook rows: {max(args.runs // 2, 1)})")
+    width = max(len(r[0]) for r in rows)
+    for label, value, unit, target in rows:
+        print(f"  {label:<{width}}  {value:8.2f} {unit:<4} target {target}")
+
+
+if __name__ == "__main__":
+    main()
