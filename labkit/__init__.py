@@ -9,6 +9,7 @@ from labkit.appserver import AppExited, AppServer
 from labkit.envreport import env
 from labkit.errors import LabkitError
 from labkit.lab import Lab
+from labkit.load import LoadResult, load
 from labkit.postgres import Postgres, postgres
 
-__all__ = ["AppExited", "AppServer", "Lab", "LabkitError", "Postgres", "env", "postgres"]
+__all__ = ["AppExited", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres"]

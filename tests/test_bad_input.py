@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,12 @@ PROBE = textwrap.dedent("""
 
 PROBE_TMP = Path(tempfile.mkdtemp(prefix="labkit-probe-"))  # a TMPDIR of the probes' own
 PROBE_TMP.chmod(0o755)  # the unprivileged server user must reach it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_probe_tmp():
+    yield
+    shutil.rmtree(PROBE_TMP, ignore_errors=True)
 
 
 def run_probe(code: str, **env: str) -> str:
