@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 
-.PHONY: lab test bench lock clean-venv
+.PHONY: lab test bench soak lock clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; run: make PYTHON=python3.11 ...")'
@@ -28,6 +28,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Every notebook under nbval COUNT times: failures and the slowest notebook.
+COUNT ?= 10
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py $(COUNT)
 
 # Re-resolve the lock after changing the dependencies in pyproject.toml (needs uv).
 lock:

@@ -31,8 +31,8 @@ def test_url_without_host_is_refused() -> None:
 
 
 def test_ssl_mode_is_written_per_driver() -> None:
-    endpoint = parse_external("postgresql+asyncpg://u:p%40ss@db.example.com:6543/app?ssl=require")
-    assert endpoint == Endpoint("db.example.com", 6543, "u", "p@ss", "app", "require")
+    endpoint = parse_external("postgresql+asyncpg://u:fake%40pw@db.example.com:6543/app?ssl=require")
+    assert endpoint == Endpoint("db.example.com", 6543, "u", "fake@pw", "app", "require")
     assert driver_url(endpoint, "asyncpg").query == {"ssl": "require"}
     assert driver_url(endpoint, "psycopg2").query == {"sslmode": "require"}
 
