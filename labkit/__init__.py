@@ -5,11 +5,11 @@ A real PostgreSQL (:func:`postgres`), broken scenarios and their fixes
 report (:func:`env`).
 """
 
-from labkit.appserver import AppExited, AppServer
+from labkit.appserver import AppExited, AppNotAnswering, AppServer
 from labkit.envreport import env
 from labkit.errors import LabkitError
 from labkit.lab import Lab
 from labkit.load import LoadResult, load
 from labkit.postgres import Postgres, postgres
 
-__all__ = ["AppExited", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres"]
+__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres"]

@@ -38,6 +38,18 @@ class AppExited(LabkitError):
         )
 
 
+class AppNotAnswering(LabkitError):
+    """The app process runs but gave no HTTP answer in time; ``.logs`` has everything it printed."""
+
+    def __init__(self, url: str, timeout: float, logs: str) -> None:
+        self.logs = logs
+        tail = "\n".join(logs.strip().splitlines()[-12:])
+        super().__init__(
+            f"The app did not answer HTTP on {url} within {timeout:.0f} s. Its last log lines:\n{tail}",
+            "Read the log lines above (the error's .logs has them all).",
+        )
+
+
 @dataclass(frozen=True)
 class Stopped:
     """How an app ended: its exit code and what it logged while shutting down."""
@@ -116,11 +128,7 @@ class AppServer:
                 return
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    raise LabkitError(
-                        f"The app did not answer HTTP on {self.url} within {timeout:.0f} s. Last log lines:\n"
-                        + "\n".join(self.logs().splitlines()[-12:]),
-                        "Read the log lines above; srv.logs() has them all.",
-                    ) from None
+                    raise AppNotAnswering(self.url, timeout, self.logs()) from None
                 time.sleep(0.05)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -11,8 +11,10 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
     from labkit.postgres import Postgres
 
 STATE_FILE = ".labkit-state.json"
+
+
+def _this_python(command: list[str]) -> list[str]:
+    """``python`` in a command means the kernel's own interpreter, the one with the packages."""
+    return [sys.executable, *command[1:]] if command and command[0] == "python" else command
 
 
 @dataclass(frozen=True)
@@ -210,30 +217,50 @@ class Lab:
     def launch(self, command: list[str], *, port: int, env: dict[str, str] | None = None,
                ready_path: str = "/", timeout: float = 30.0) -> AppServer:
         """Run any command that serves HTTP on ``port`` (``PORT`` is set for it too)."""
-        server = AppServer(command, port=port, cwd=self.workdir, env=self.env({"PORT": str(port), **(env or {})}),
+        server = AppServer(_this_python(command), port=port, cwd=self.workdir, env=self.env({"PORT": str(port), **(env or {})}),
                            ready_path=ready_path, timeout=timeout)
         self._servers.append(server)
         return server
 
-    def run(self, command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60.0) -> Ran:
-        """Run a command to its end in the work dir; ``python`` means this kernel's Python."""
-        if command and command[0] == "python":
-            command = [sys.executable, *command[1:]]
+    def run(self, command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60.0,
+            until: str | None = None) -> Ran:
+        """Run a command in the work dir until it ends; ``python`` means this kernel's Python.
+
+        ``until``: stop it (SIGKILL to its process group) as soon as its output contains this
+        text, for commands that print their failure and then hang, such as a crashed reloader.
+        """
         process = subprocess.Popen(
-            command, cwd=self.workdir, env={**self.env(env), "PYTHONUNBUFFERED": "1"},
+            _this_python(command), cwd=self.workdir, env={**self.env(env), "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         cleanup.register("pgroup", process.pid)
-        began = time.monotonic()
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            output, _ = process.communicate()
-            output += f"\n[labkit: stopped after {time.monotonic() - began:.0f} s, the timeout]"
-        finally:
-            cleanup.release("pgroup", process.pid)
-        return Ran(process.returncode, output)
+        lines: list[str] = []
+
+        def read() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + timeout
+        stopped = ""
+        while process.poll() is None:
+            if until is not None and until in "".join(lines):
+                stopped = f"\n[labkit: stopped once the output showed {until!r}]"
+            elif time.monotonic() > deadline:
+                stopped = f"\n[labkit: stopped after {timeout:.0f} s, the timeout]"
+            if stopped:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                break
+            time.sleep(0.02)
+        process.wait()
+        reader.join(5)
+        cleanup.release("pgroup", process.pid)
+        return Ran(process.returncode, "".join(lines) + stopped)
 
     def _stop_servers(self, keep: int = 0) -> None:
         """Stop the apps this lab started, all but the first ``keep``."""

@@ -100,3 +100,15 @@ def test_an_app_that_cannot_start_is_reported_with_its_logs(tmp_path: Path) -> N
         lab.serve(env={"DATABASE_URL": ""}, port=free_port())
     assert info.value.exit_code != 0
     assert "Application startup failed" in info.value.logs
+
+
+def test_run_stops_at_a_marker_and_at_the_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
+    lab = Lab("two-steps", workdir=tmp_path / "work")
+    hangs = ["python", "-c", "import time; print('crashed here', flush=True); time.sleep(60)"]
+    marked = lab.run(hangs, until="crashed here", timeout=30)
+    assert marked.returncode == -9 and "stopped once the output showed 'crashed here'" in marked.output
+    timed_out = lab.run(hangs, timeout=1)
+    assert timed_out.returncode == -9 and "stopped after 1 s, the timeout" in timed_out.output
+    finished = lab.run(["python", "-c", "print('done')"])
+    assert (finished.returncode, finished.output) == (0, "done\n")

@@ -1,0 +1,1 @@
+"""The notes API of the reload scenario."""
