@@ -9,7 +9,7 @@ from labkit.appserver import AppExited, AppNotAnswering, AppServer
 from labkit.envreport import env
 from labkit.errors import LabkitError
 from labkit.lab import Lab
-from labkit.load import LoadResult, load
+from labkit.load import LoadResult, load, start_load
 from labkit.postgres import Postgres, postgres
 
-__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres"]
+__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres", "start_load"]

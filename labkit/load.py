@@ -96,7 +96,7 @@ def _check_loopback(url: str) -> None:
 
 
 async def _run(url: str, requests: int, concurrency: int, timeout: float, deadline: float,
-               method: str, json: Any) -> LoadResult:
+               method: str, json: Any, rate: float | None) -> LoadResult:
     result = LoadResult()
     gate = asyncio.Semaphore(concurrency)
     began = time.perf_counter()
@@ -105,7 +105,9 @@ async def _run(url: str, requests: int, concurrency: int, timeout: float, deadli
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
 
-        async def one() -> None:
+        async def one(index: int) -> None:
+            if rate:  # request i leaves at i / rate seconds: a steady stream, as from real users
+                await asyncio.sleep(max(began + index / rate - time.perf_counter(), 0))
             async with gate:
                 start = time.perf_counter()
                 if start - began > deadline:
@@ -118,30 +120,40 @@ async def _run(url: str, requests: int, concurrency: int, timeout: float, deadli
                     outcome = type(exc).__name__
                 result.samples.append(Sample(start - began, time.perf_counter() - start, outcome))
 
-        await asyncio.gather(*(one() for _ in range(requests)))
+        await asyncio.gather(*(one(i) for i in range(requests)))
     result.wall_seconds = time.perf_counter() - began
     result.samples.sort(key=lambda s: s.started)
     return result
 
 
-def load(url: str, requests: int = 100, concurrency: int = 10, *, timeout: float = 10.0,
-         deadline: float = 60.0, method: str = "GET", json: Any = None) -> LoadResult:
-    """Send ``requests`` requests, at most ``concurrency`` at a time; stop sending after ``deadline`` s."""
+def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout: float = 10.0,
+               deadline: float = 60.0, method: str = "GET", json: Any = None,
+               rate: float | None = None) -> "Future[LoadResult]":
+    """Start a load in the background; ``.result()`` waits for its :class:`LoadResult`.
+
+    ``rate`` (requests per second) spreads the requests evenly over time, for drills
+    that change something (stop the database, reload the app) while the load runs.
+    """
     _check_loopback(url)
     if requests > 5000 or concurrency > 200:
         raise LabkitError("That load is larger than a workshop machine needs.",
                           "Keep requests <= 5000 and concurrency <= 200.")
-    box: dict[str, Any] = {}
+    future: Future[LoadResult] = Future()
 
     def worker() -> None:
         try:
-            box["result"] = asyncio.run(_run(url, requests, concurrency, timeout, deadline, method, json))
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
+            future.set_result(asyncio.run(
+                _run(url, requests, concurrency, timeout, deadline, method, json, rate)))
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
 
-    thread = threading.Thread(target=worker, name="labkit-load")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    threading.Thread(target=worker, name="labkit-load", daemon=True).start()
+    return future
+
+
+def load(url: str, requests: int = 100, concurrency: int = 10, *, timeout: float = 10.0,
+         deadline: float = 60.0, method: str = "GET", json: Any = None,
+         rate: float | None = None) -> LoadResult:
+    """Send ``requests`` requests, at most ``concurrency`` at a time; stop sending after ``deadline`` s."""
+    return start_load(url, requests, concurrency, timeout=timeout, deadline=deadline, method=method,
+                      json=json, rate=rate).result()

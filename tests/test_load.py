@@ -28,3 +28,14 @@ def test_refused_connections_are_outcomes_not_crashes() -> None:
 def test_only_loopback_is_a_target() -> None:
     with pytest.raises(labkit.LabkitError, match="only targets this machine"):
         labkit.load("http://192.0.2.1/", requests=1)
+
+
+def test_a_paced_load_runs_in_the_background(local_pg: Postgres, tmp_path: Path) -> None:
+    lab = labkit.Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    srv = lab.serve(ready_path="/health")
+    running = labkit.start_load(srv.url + "/health", requests=20, concurrency=4, rate=20)
+    result = running.result(timeout=30)
+    lab.close()
+    assert result.outcomes == {"200": 20}
+    starts = [s.started for s in result.samples]
+    assert max(starts) >= 0.9  # 20 requests at 20/s: the last leaves about 0.95 s in
