@@ -194,15 +194,22 @@ class Lab:
 
     # -- running ----------------------------------------------------------------
 
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The environment apps run with: this process's, DATABASE_URL of the lab's server, then ``extra``."""
+    def env(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+        """The environment apps run with: this process's, DATABASE_URL of the lab's server, then ``extra``.
+
+        A ``None`` value in ``extra`` removes that variable (an app started without DATABASE_URL).
+        """
         env = dict(os.environ)
         if self.pg is not None:
             env["DATABASE_URL"] = self.pg.url("asyncpg")
-        env.update(extra or {})
+        for name, value in (extra or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         return env
 
-    def serve(self, target: str = "app.main:app", *, reload: bool = False, env: dict[str, str] | None = None,
+    def serve(self, target: str = "app.main:app", *, reload: bool = False, env: dict[str, str | None] | None = None,
               port: int | None = None, args: tuple[str, ...] = (), ready_path: str = "/",
               timeout: float = 30.0) -> AppServer:
         """Run ``uvicorn target`` from the work dir on a free loopback port; returns once it answers HTTP."""
@@ -214,7 +221,7 @@ class Lab:
             command += ["--reload", "--reload-dir", str(self.workdir)]
         return self.launch(command + list(args), port=port, env=env, ready_path=ready_path, timeout=timeout)
 
-    def launch(self, command: list[str], *, port: int, env: dict[str, str] | None = None,
+    def launch(self, command: list[str], *, port: int, env: dict[str, str | None] | None = None,
                ready_path: str = "/", timeout: float = 30.0) -> AppServer:
         """Run any command that serves HTTP on ``port`` (``PORT`` is set for it too)."""
         server = AppServer(_this_python(command), port=port, cwd=self.workdir, env=self.env({"PORT": str(port), **(env or {})}),
@@ -222,7 +229,7 @@ class Lab:
         self._servers.append(server)
         return server
 
-    def run(self, command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60.0,
+    def run(self, command: list[str], *, env: dict[str, str | None] | None = None, timeout: float = 60.0,
             until: str | None = None) -> Ran:
         """Run a command in the work dir until it ends; ``python`` means this kernel's Python.
 

@@ -112,3 +112,10 @@ def test_run_stops_at_a_marker_and_at_the_timeout(tmp_path: Path, monkeypatch: p
     assert timed_out.returncode == -9 and "stopped after 1 s, the timeout" in timed_out.output
     finished = lab.run(["python", "-c", "print('done')"])
     assert (finished.returncode, finished.output) == (0, "done\n")
+
+
+def test_env_none_removes_a_variable(local_pg: Postgres, tmp_path: Path) -> None:
+    lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    probe = ["python", "-c", "import os; print(os.environ.get('DATABASE_URL', 'unset'))"]
+    assert lab.run(probe).output.startswith("postgresql+asyncpg://")
+    assert lab.run(probe, env={"DATABASE_URL": None}).output == "unset\n"
