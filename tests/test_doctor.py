@@ -1,0 +1,422 @@
+"""``labkit doctor``: every rule on fixture projects, the workbook's scenarios, the command line, ``--app``.
+
+Fixture projects live in ``tests/doctor_fixtures/<project>/``. A line that must
+be flagged says so with ``# expect: rule-id`` (several: comma-separated); every
+other line must stay silent, so each project checks its rule's positives and
+its tricky negatives (the ``good_*`` files) at once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit.cli import main
+from labkit.doctor import Options, registry, scan
+from labkit.doctor.scanner import Walker
+from labkit.scenario import Scenario, available
+
+FIXTURES = Path(__file__).parent / "doctor_fixtures"
+MARK = re.compile(r"#.*?\bexpect:\s*([\w-]+(?:\s*,\s*[\w-]+)*)")
+PROJECTS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+# Where each static rule's positives and negatives are.
+RULE_FIXTURES = {
+    "engine-at-import": "import_time", "create-all-at-import": "import_time", "on-event": "events",
+    "reload-without-main-guard": "server", "sync-driver-in-async-engine": "urls",
+    "libpq-params-in-asyncpg-url": "urls", "hardcoded-db-password": "urls", "raw-sql-string": "raw_sql",
+    "blocking-db-call-in-async-route": "blocking", "sessionmaker-with-async-engine": "sessions",
+    "oversized-pool": "pool", "duplicate-middleware": "middleware", "swallowed-import-error": "imports",
+}
+
+Found = set[tuple[str, int, str]]
+
+
+def expected_in(project: Path) -> Found:
+    expected: Found = set()
+    for file in sorted(project.rglob("*.py")):
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            match = MARK.search(line)
+            if match:
+                expected |= {(file.relative_to(project).as_posix(), number, rule.strip())
+                             for rule in match.group(1).split(",")}
+    return expected
+
+
+def found_in(path: Path, options: Options | None = None) -> Found:
+    report, _ = scan(path, options)
+    assert report.errors == []
+    return {(f.path, f.line, f.rule) for f in report.findings}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def doctor(*args: str) -> int:
+    return main(["doctor", *args])
+
+
+# -- the rules, on fixture projects ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_fixture_project_gives_exactly_its_expected_findings(project: str) -> None:
+    expected, found = expected_in(FIXTURES / project), found_in(FIXTURES / project)
+    assert found == expected, f"missing: {sorted(expected - found)}; unexpected: {sorted(found - expected)}"
+
+
+def test_every_static_rule_has_positives_and_a_file_of_negatives() -> None:
+    static = {rule.id for rule in registry.RULES.values() if rule.origin == "static"}
+    assert set(RULE_FIXTURES) == static
+    for rule, project in RULE_FIXTURES.items():
+        assert any(r == rule for _, _, r in expected_in(FIXTURES / project)), f"{rule}: no positive in {project}"
+        good = [f for f in (FIXTURES / project).rglob("good_*.py") if not MARK.search(f.read_text())]
+        assert good, f"{rule}: no good_*.py of negatives in {project}"
+
+
+def test_a_package_given_as_path_keeps_its_module_names(tmp_path: Path) -> None:
+    """``labkit doctor app/``: app.db is still app.db, so what routes import from it is still known."""
+    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(FIXTURES / "blocking")}
+    assert found_in(FIXTURES / "blocking" / "app") == whole
+
+
+def test_one_file_as_path(tmp_path: Path) -> None:
+    report, _ = scan(FIXTURES / "events" / "bad_events.py")
+    assert {f.path for f in report.findings} == {"bad_events.py"} and report.files == 1
+
+
+def test_the_scan_never_imports_the_project(tmp_path: Path) -> None:
+    write(tmp_path, {"app/main.py": """
+        from pathlib import Path
+        Path(__file__).with_name("imported").write_text("yes")
+        raise SystemExit("imported")
+    """})
+    assert doctor(str(tmp_path)) == 0
+    assert not (tmp_path / "app" / "imported").exists()
+
+
+# -- the workbook's scenarios ------------------------------------------------------------------------
+
+# What the doctor must find in each broken tree: (rule, path). A solved tree must give nothing.
+SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
+    "00-hello": {("raw-sql-string", "app/main.py")},
+    "01-import-time-engine": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py")},
+    "02-lifespan-and-shutdown": {("on-event", "app/main.py")},
+    "03-reload-crashes": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py"),
+                          ("reload-without-main-guard", "app/main.py")},
+    "04-sync-driver-under-async-engine": {("hardcoded-db-password", "app/config.py"),
+                                          ("blocking-db-call-in-async-route", "app/main.py")},
+    "05-async-session-pitfalls": {("engine-at-import", "app/db.py"), ("raw-sql-string", "app/main.py")},
+    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
+    "08-health-and-outages": set(),  # its patterns (health checks, outages) are not the doctor's
+}
+# Findings a solved tree keeps because its notebook is about something else (reported, not failed).
+SOLVED_KEEPS: dict[str, set[tuple[str, str]]] = {
+    "05-async-session-pitfalls": {("engine-at-import", "app/db.py")},  # its engine stays at module level
+}
+
+
+def _pairs(path: Path) -> set[tuple[str, str]]:
+    report, _ = scan(path)
+    assert report.errors == []
+    return {(f.rule, f.path) for f in report.findings}
+
+
+@pytest.mark.parametrize("name", available())
+def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str, tmp_path: Path) -> None:
+    scenario = Scenario.load(name)
+    broken = _pairs(scenario.broken)
+    if name in SCENARIO_FINDINGS:
+        assert broken == SCENARIO_FINDINGS[name]
+    else:
+        message = f"doctor: scenario {name} has no expected findings in tests/test_doctor.py (found {sorted(broken)})"
+        print(message)
+        warnings.warn(message, stacklevel=1)
+    if not scenario.steps:
+        pytest.skip(f"{name} has no fix steps yet (being written): only its broken tree is checked")
+    lab = labkit.Lab(name, workdir=tmp_path / name)
+    try:
+        lab.solve()
+        solved = _pairs(lab.workdir)
+    finally:
+        lab.close()
+    kept = SOLVED_KEEPS.get(name, set())
+    assert solved <= kept, f"{name}: the solved tree still has {sorted(solved - kept)}"
+    if solved:
+        print(f"doctor: solved {name} keeps {sorted(solved)} on purpose")
+
+
+# -- the command line --------------------------------------------------------------------------------
+
+
+def test_text_output_is_grouped_with_a_fix_and_a_notebook(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "events")) == 1
+    out = capsys.readouterr().out
+    findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+ on-event \S", line)]
+    assert len(findings) == 4
+    assert out.count("  fix: Use one lifespan") == 1
+    assert "  learn: notebooks/02-lifespan-and-shutdown.ipynb" in out
+    assert "4 findings (1 rule) in 1 file" in out
+
+
+def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "import_time"), "--format", "json") == 1
+    document = json.loads(capsys.readouterr().out)
+    finding = document["findings"][0]
+    assert {"rule", "path", "line", "message"} <= set(finding)
+    assert finding["path"] == "app/bad_engines.py" and finding["rule"] == "engine-at-import"
+    assert document["errors"] == [] and document["app"] is None
+    assert document["summary"]["exit_code"] == 1 and document["summary"]["findings"] == len(document["findings"])
+
+
+def test_clean_project_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "urls" / "good_urls.py")) == 0
+    assert "No findings" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(tmp_path / "nowhere")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert doctor(str(FIXTURES / "events"), "--select", "on-evnt") == 2
+    assert "Unknown rule id(s): on-evnt" in capsys.readouterr().err
+    assert doctor(str(FIXTURES / "events"), "--app", "not a target") == 2
+    assert "module:attr" in capsys.readouterr().err
+    assert doctor() == 2
+
+
+def test_select_and_ignore(capsys: pytest.CaptureFixture[str]) -> None:
+    project = str(FIXTURES / "import_time")
+    assert doctor(project, "--select", "on-event") == 0
+    capsys.readouterr()
+    assert doctor(project, "--select", "engine-at-import,on-event", "--format", "json") == 1
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert rules == {"engine-at-import"}
+    assert doctor(project, "--ignore", "engine-at-import", "--ignore", "create-all-at-import") == 0
+
+
+def test_list_rules_prints_the_markdown_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor("--list-rules") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| rule | finds | fix | notebook |")
+    for rule in registry.RULES.values():
+        assert f"| `{rule.id}` |" in out
+        for notebook in rule.notebooks:
+            assert f"`{notebook}`" in out
+
+
+def test_env_command_is_still_there(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "env" in out and "doctor" in out
+
+
+def test_pool_limit_from_the_command_line_and_pyproject(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"db.py": """
+        from sqlalchemy import create_engine
+
+        def make(url):
+            return create_engine(url, pool_size=20, max_overflow=20)
+    """})
+    assert doctor(str(tmp_path)) == 1
+    assert "= 40 connections per process, above 30" in capsys.readouterr().out
+    assert doctor(str(tmp_path), "--pool-limit", "40") == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.labkit.doctor]\npool-limit = 50\n")
+    assert doctor(str(tmp_path)) == 0
+    assert doctor(str(tmp_path), "--no-config") == 1
+    (tmp_path / "pyproject.toml").write_text('[tool.labkit.doctor]\nignore = ["oversized-pool"]\n')
+    assert doctor(str(tmp_path)) == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.labkit.doctor]\npool-limit = -3\n")
+    assert doctor(str(tmp_path)) == 2
+
+
+def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {
+        "a_broken.py": "def f(:\n    pass\n",
+        "b_nul.py": "x = 1\n",
+        "c_latin1.py": "# -*- coding: latin-1 -*-\nimport uvicorn\nNAME = 'caf\xe9'\nuvicorn.run('m:app', reload=True)\n",
+        "d_good.py": "from fastapi import FastAPI\napp = FastAPI()\napp.add_event_handler('startup', print)\n",
+    })
+    (tmp_path / "b_nul.py").write_bytes(b"x = 1\x00\n")
+    (tmp_path / "c_latin1.py").write_bytes((tmp_path / "c_latin1.py").read_text().encode("latin-1"))
+    (tmp_path / "e_not_utf8.py").write_bytes(b"NAME = '\xff\xfe'\n")
+    assert doctor(str(tmp_path), "--format", "json") == 1
+    found = {(f["path"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert found == {("a_broken.py", "syntax-error"), ("b_nul.py", "syntax-error"),
+                     ("e_not_utf8.py", "syntax-error"), ("c_latin1.py", "reload-without-main-guard"),
+                     ("d_good.py", "on-event")}
+    if os.geteuid() != 0:  # root reads everything
+        (tmp_path / "d_good.py").chmod(0)
+        report, _ = scan(tmp_path)
+        assert ("d_good.py", "unreadable-file") in {(f.path, f.rule) for f in report.findings}
+
+
+def test_an_internal_error_is_exit_2_and_the_scan_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"boom.py": "x = 1\n", "main.py": "import uvicorn\nuvicorn.run('main:app', workers=2)\n"})
+    run = Walker.run
+
+    def exploding(self: Walker, tree: object, ctx: object) -> None:
+        if getattr(ctx, "rel", "") == "boom.py":
+            raise RuntimeError("a doctor bug")
+        run(self, tree, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Walker, "run", exploding)
+    assert doctor(str(tmp_path)) == 2
+    out = capsys.readouterr().out
+    assert "main.py:2:1 reload-without-main-guard" in out
+    assert "boom.py: doctor error: internal error while checking: RuntimeError: a doctor bug" in out
+
+
+def test_virtualenvs_vcs_and_build_dirs_are_skipped(tmp_path: Path) -> None:
+    bad = "import uvicorn\nuvicorn.run('m:app', reload=True)\n"
+    write(tmp_path, {rel: bad for rel in (
+        "app/main.py", ".venv/lib/x.py", "venv/x.py", "node_modules/x.py", ".git/x.py", "build/x.py",
+        "dist/x.py", "app.egg-info/x.py", "myenv/lib/x.py", "app/__pycache__/x.py", "migrations/x.py")})
+    (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "app" / "loop").symlink_to(tmp_path / "app")
+    report, _ = scan(tmp_path, Options(exclude=("migrations",)))
+    assert [f.path for f in report.findings] == ["app/main.py"]
+
+
+def test_test_files_may_hold_local_passwords(tmp_path: Path) -> None:
+    url = '"postgresql+asyncpg://app:secret@localhost/app"'
+    write(tmp_path, {"tests/test_db.py": f"URL = {url}\n", "conftest.py": f"URL = {url}\n",
+                     "app/db_test.py": f"URL = {url}\n", "app/settings.py": f"URL = {url}\n"})
+    assert found_in(tmp_path) == {("app/settings.py", 1, "hardcoded-db-password")}
+
+
+# -- --app: the runtime probe ----------------------------------------------------------------------------
+
+
+def test_app_probe_sees_middleware_added_twice_across_modules(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/setup.py": """
+            from starlette.middleware.gzip import GZipMiddleware
+
+            def install(app):
+                app.add_middleware(GZipMiddleware)
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from starlette.middleware.gzip import GZipMiddleware
+
+            from app.setup import install
+
+            app = FastAPI()
+            app.add_middleware(GZipMiddleware)
+            install(app)
+
+
+            @app.on_event("startup")
+            async def startup() -> None:
+                pass
+
+
+            @app.get("/items")
+            async def items() -> list[int]:
+                return []
+        """,
+    })
+    assert doctor(str(tmp_path), "--app", "app.main:app", "--format", "json") == 1
+    document = json.loads(capsys.readouterr().out)
+    found = {(f["rule"], f["path"], f["line"]) for f in document["findings"]}
+    assert found == {("duplicate-middleware", "app/main.py", 6), ("on-event", "app/main.py", 11)}
+    app = document["app"]
+    assert app["imported"] and app["lifespan"] is False and app["startup_hooks"] == 1
+    assert app["middleware"] == ["starlette.middleware.gzip.GZipMiddleware"] * 2
+    items = [route for route in app["routes"] if route["path"] == "/items"]
+    assert items == [{"path": "/items", "methods": ["GET"], "name": "items", "endpoint": "app.main.items",
+                      "async": True, "kind": "APIRoute"}]
+
+
+def test_app_probe_reports_an_import_that_connects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"service.py": """
+        import os
+        from fastapi import FastAPI
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(os.environ["DATABASE_URL"])
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        app = FastAPI()
+    """})
+    assert doctor(str(tmp_path), "--app", "service:app") == 1
+    out = capsys.readouterr().out
+    assert "service.py:5:10 engine-at-import" in out
+    assert re.search(r"service\.py:6:1 import-failed importing service with the database unreachable failed: "
+                     r"OperationalError: .*Connection refused", out)
+    assert "learn: notebooks/01-import-time-engine.ipynb" in out
+    assert not (tmp_path / "__pycache__").exists()
+
+
+def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {
+        "served.py": """
+            import uvicorn
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            uvicorn.run("served:app", reload=True)
+        """,
+        "plain.py": """
+            import os
+            from fastapi import FastAPI
+            from sqlalchemy import create_engine
+
+            def get_engine():
+                return create_engine(os.environ["DATABASE_URL"])
+
+            app = FastAPI()
+        """,
+    })
+    assert doctor(str(tmp_path), "--app", "served:app", "--select", "import-failed") == 1
+    out = capsys.readouterr().out
+    assert "served.py:5:1 import-failed" in out
+    assert "uvicorn.run() was called while the app was being imported" in out
+    assert doctor(str(tmp_path), "--app", "plain:app", "--select", "no-lifespan") == 1
+    assert "plain.py:8:1 no-lifespan the app has no lifespan" in capsys.readouterr().out
+    assert doctor(str(tmp_path), "--app", "nothing:app") == 2
+    assert "No module named 'nothing'" in capsys.readouterr().err
+    assert doctor(str(tmp_path), "--app", "plain:application") == 2
+    assert "has no attribute application" in capsys.readouterr().err
+
+
+def test_app_probe_has_a_time_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"slow.py": "import time\ntime.sleep(60)\napp = None\n"})
+    assert doctor(str(tmp_path), "--app", "slow:app", "--app-timeout", "1") == 1
+    assert "did not finish within 1 s" in capsys.readouterr().out
+
+
+# -- the benchmark's tree ---------------------------------------------------------------------------------
+
+
+def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "doctor_speed", Path(__file__).resolve().parents[1] / "benchmarks" / "doctor_speed.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    files, lines, legacy = bench.generate(tmp_path, 6000)
+    report, _ = scan(tmp_path)
+    assert report.lines == lines >= 6000 and report.files == files and legacy >= 1
+    counts: dict[str, int] = {}
+    for finding in report.findings:
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    assert counts == {rule: legacy for rule in bench.LEGACY_RULES}
