@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``labkit env`` for now."""
+"""The ``labkit`` command: ``labkit env`` and ``labkit doctor``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Backend Lifecycle Lab helpers.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("env", help="which PostgreSQL backend would be used and why; versions; what is missing")
+    from labkit.doctor.command import add_arguments as doctor_arguments
+
+    doctor_arguments(commands.add_parser(
+        "doctor", help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
+        description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
+                    "Exit code: 0 no findings, 1 findings, 2 usage or internal error."))
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from labkit.doctor.command import run as doctor
+
+        return doctor(args)
     if args.command == "env":
         from labkit.envreport import env
 

@@ -21,7 +21,7 @@ import pytest
 import labkit
 from labkit.cli import main
 from labkit.doctor import Options, registry, scan
-from labkit.doctor.scanner import Walker
+from labkit.doctor.walker import Walker
 from labkit.scenario import Scenario, available
 
 FIXTURES = Path(__file__).parent / "doctor_fixtures"
@@ -64,8 +64,10 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def doctor(*args: str) -> int:
-    return main(["doctor", *args])
+def doctor(*args: str, config: bool = False) -> int:
+    """``labkit doctor ARGS``; without the repository's own pyproject config unless asked for."""
+    return main(["doctor", *args] if config or not args or args[0].startswith("--list") else
+                ["doctor", *args, "--no-config"])
 
 
 # -- the rules, on fixture projects ----------------------------------------------------------
@@ -84,6 +86,13 @@ def test_every_static_rule_has_positives_and_a_file_of_negatives() -> None:
         assert any(r == rule for _, _, r in expected_in(FIXTURES / project)), f"{rule}: no positive in {project}"
         good = [f for f in (FIXTURES / project).rglob("good_*.py") if not MARK.search(f.read_text())]
         assert good, f"{rule}: no good_*.py of negatives in {project}"
+
+
+@pytest.mark.parametrize(("rule", "project"), sorted(RULE_FIXTURES.items()))
+def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
+    """``--select`` wires fewer hooks and skips more function bodies; a rule must not depend on the others."""
+    expected = {item for item in expected_in(FIXTURES / project) if item[2] == rule}
+    assert found_in(FIXTURES / project, Options(rules=frozenset({rule}))) == expected
 
 
 def test_a_package_given_as_path_keeps_its_module_names(tmp_path: Path) -> None:
@@ -118,13 +127,10 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
                           ("reload-without-main-guard", "app/main.py")},
     "04-sync-driver-under-async-engine": {("hardcoded-db-password", "app/config.py"),
                                           ("blocking-db-call-in-async-route", "app/main.py")},
-    "05-async-session-pitfalls": {("engine-at-import", "app/db.py"), ("raw-sql-string", "app/main.py")},
+    "05-async-session-pitfalls": {("raw-sql-string", "app/main.py")},
+    "06-testing-async-backends": {("engine-at-import", "app/db.py")},
     "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
     "08-health-and-outages": set(),  # its patterns (health checks, outages) are not the doctor's
-}
-# Findings a solved tree keeps because its notebook is about something else (reported, not failed).
-SOLVED_KEEPS: dict[str, set[tuple[str, str]]] = {
-    "05-async-session-pitfalls": {("engine-at-import", "app/db.py")},  # its engine stays at module level
 }
 
 
@@ -152,10 +158,7 @@ def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str,
         solved = _pairs(lab.workdir)
     finally:
         lab.close()
-    kept = SOLVED_KEEPS.get(name, set())
-    assert solved <= kept, f"{name}: the solved tree still has {sorted(solved - kept)}"
-    if solved:
-        print(f"doctor: solved {name} keeps {sorted(solved)} on purpose")
+    assert solved == set(), f"{name}: the solved tree still has {sorted(solved)}"
 
 
 # -- the command line --------------------------------------------------------------------------------
@@ -231,23 +234,25 @@ def test_pool_limit_from_the_command_line_and_pyproject(tmp_path: Path, capsys: 
         def make(url):
             return create_engine(url, pool_size=20, max_overflow=20)
     """})
-    assert doctor(str(tmp_path)) == 1
+    (tmp_path / ".git").mkdir()  # the search for pyproject.toml stops at the repository's root
+    assert doctor(str(tmp_path), config=True) == 1
     assert "= 40 connections per process, above 30" in capsys.readouterr().out
-    assert doctor(str(tmp_path), "--pool-limit", "40") == 0
+    assert doctor(str(tmp_path), "--pool-limit", "40", config=True) == 0
     (tmp_path / "pyproject.toml").write_text("[tool.labkit.doctor]\npool-limit = 50\n")
-    assert doctor(str(tmp_path)) == 0
-    assert doctor(str(tmp_path), "--no-config") == 1
+    assert doctor(str(tmp_path), config=True) == 0
+    assert doctor(str(tmp_path), "--no-config", config=True) == 1
     (tmp_path / "pyproject.toml").write_text('[tool.labkit.doctor]\nignore = ["oversized-pool"]\n')
-    assert doctor(str(tmp_path)) == 0
+    assert doctor(str(tmp_path), config=True) == 0
     (tmp_path / "pyproject.toml").write_text("[tool.labkit.doctor]\npool-limit = -3\n")
-    assert doctor(str(tmp_path)) == 2
+    assert doctor(str(tmp_path), config=True) == 2
 
 
 def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, {
         "a_broken.py": "def f(:\n    pass\n",
         "b_nul.py": "x = 1\n",
-        "c_latin1.py": "# -*- coding: latin-1 -*-\nimport uvicorn\nNAME = 'caf\xe9'\nuvicorn.run('m:app', reload=True)\n",
+        "c_latin1.py": "# -*- coding: latin-1 -*-\nimport uvicorn\nNAME = 'caf\xe9'\n"
+                       "uvicorn.run('m:app', reload=True)\n",
         "d_good.py": "from fastapi import FastAPI\napp = FastAPI()\napp.add_event_handler('startup', print)\n",
     })
     (tmp_path / "b_nul.py").write_bytes(b"x = 1\x00\n")

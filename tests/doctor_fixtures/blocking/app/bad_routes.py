@@ -41,3 +41,12 @@ async def module_attribute() -> None:
 @router.websocket("/ws")
 async def ws(session: SessionDep) -> None:
     session.execute(text("select 1"))  # expect: blocking-db-call-in-async-route
+
+
+def register(extra: APIRouter) -> None:
+    """Routes defined inside a plain function are routes all the same."""
+
+    @extra.get("/registered")
+    async def registered() -> None:
+        with SessionLocal() as session:  # expect: blocking-db-call-in-async-route
+            session.commit()

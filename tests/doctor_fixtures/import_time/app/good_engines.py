@@ -8,6 +8,7 @@ from functools import lru_cache
 from fastapi import FastAPI
 from sqlalchemy import Engine, MetaData, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.factory import describe, make_engine
 
@@ -50,3 +51,5 @@ db.create_all()
 if __name__ == "__main__":
     script_engine = create_engine(os.environ["DATABASE_URL"])
     meta.create_all(script_engine)
+
+shared_by_tests = create_async_engine(os.environ["DATABASE_URL"], poolclass=NullPool)

@@ -1,0 +1,97 @@
+"""``labkit doctor PATH``: the command line around :func:`labkit.doctor.scanner.scan`.
+
+Exit codes: 0 no findings, 1 findings, 2 a usage error or an error of the
+doctor itself (its message on stderr). Findings go to stdout in the chosen
+format, so ``labkit doctor . --format json > doctor.json`` works in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from labkit.doctor import options as options_module
+from labkit.doctor import output, registry
+from labkit.doctor.findings import Finding, Report
+from labkit.doctor.walk import package_prefix
+from labkit.errors import LabkitError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", help="the project folder (or one file) to check")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--app", metavar="MODULE:ATTR",
+                        help="also import the app (in a subprocess, database unreachable) for runtime checks")
+    parser.add_argument("--select", action="append", metavar="RULES",
+                        help="only these rule ids, comma-separated (default: all)")
+    parser.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rule ids, comma-separated")
+    parser.add_argument("--exclude", action="append", metavar="GLOB", default=[],
+                        help="leave out files or folders matching this pattern (repeatable)")
+    parser.add_argument("--pool-limit", type=int, metavar="N",
+                        help="oversized-pool: the most pool_size + max_overflow may be "
+                             f"(default {options_module.DEFAULT_POOL_LIMIT})")
+    parser.add_argument("--app-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time limit for importing the app with --app (default 30)")
+    parser.add_argument("--no-config", action="store_true", help="ignore [tool.labkit.doctor] in pyproject.toml")
+    parser.add_argument("--list-rules", action="store_true", help="print the rules as a markdown table and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the doctor for parsed arguments; the process exit code."""
+    if args.list_rules:
+        print(registry.markdown_table())
+        return 0
+    if not args.path:
+        print("labkit doctor: error: PATH is required (the project folder to check)", file=sys.stderr)
+        return 2
+    try:
+        report = check(args)
+    except LabkitError as exc:
+        print(f"labkit doctor: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(output.as_json(report) if args.format == "json" else output.text(report), flush=True)
+    except BrokenPipeError:  # `labkit doctor . | head`: the reader has gone, the verdict stands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return report.exit_code
+
+
+def check(args: argparse.Namespace) -> Report:
+    from labkit.doctor.scanner import scan
+
+    path = Path(args.path)
+    if not path.exists():
+        raise LabkitError(f"{args.path} does not exist.", "Give the folder (or file) of the project to check.")
+    chosen = options_module.build(
+        path, registry.parse_ids(args.select), registry.parse_ids(args.ignore), args.exclude,
+        args.pool_limit, use_config=not args.no_config)
+    if args.app:
+        from labkit.doctor.probe import check_target
+
+        check_target(args.app)  # a malformed target is a usage error before any work is done
+    report, project = scan(path, chosen)
+    if args.app:
+        from labkit.doctor.probe import probe
+
+        app, found, errors = probe(project, args.app, len(package_prefix(path)), args.app_timeout)
+        report.app = app
+        report.errors.extend(errors)
+        found = [f for f in found if not project.silenced(f)]
+        report.findings = sorted(report.findings + _new_runtime(report.findings, found, chosen.rules))
+    return report
+
+
+def _new_runtime(static: list[Finding], runtime: list[Finding], rules: frozenset[str]) -> list[Finding]:
+    """Runtime findings that say something the static ones did not (same rule and subject: kept once)."""
+    seen = {(f.rule, f.subject) for f in static}
+    seen_rules = {f.rule for f in static}
+    fresh = []
+    for finding in runtime:
+        if finding.rule not in rules:
+            continue
+        if (finding.rule, finding.subject) in seen or (finding.rule == "on-event" and "on-event" in seen_rules):
+            continue
+        fresh.append(finding)
+    return fresh

@@ -1,0 +1,50 @@
+"""``reload-without-main-guard``: ``uvicorn.run(..., reload=True)`` that runs whenever the module is imported.
+
+uvicorn starts its reloader child and its workers with multiprocessing's
+``spawn`` method, on every OS. The child re-imports the main module; an
+unguarded ``uvicorn.run`` then runs again inside a process that is still
+bootstrapping: ``RuntimeError: An attempt has been made to start a new process
+before the current process has finished its bootstrapping phase.``
+
+Not flagged: the call under ``if __name__ == "__main__":``, inside a function
+(a ``main()`` for a console script), ``workers=1``, ``reload=False``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from labkit.doctor.context import FileContext
+from labkit.doctor.literals import argument, integer, keyword
+from labkit.doctor.rules import RuleHooks
+
+RELOAD_WITHOUT_MAIN_GUARD = "reload-without-main-guard"
+_RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
+
+
+def reload_without_main_guard(node: ast.Call, ctx: FileContext) -> None:
+    if not ctx.at_import_time or not isinstance(node.func, (ast.Name, ast.Attribute)):
+        return
+    if ctx.symbol(node.func) not in _RUN:
+        return
+    spawns = []
+    reload = keyword(node, "reload")
+    if reload is not None and not (isinstance(reload, ast.Constant) and not reload.value):
+        spawns.append("reload=True" if isinstance(reload, ast.Constant) else "reload=...")
+    workers = keyword(node, "workers")
+    if workers is not None:
+        count = integer(workers, ctx.consts)
+        if count is None or count > 1:
+            spawns.append(f"workers={count}" if count is not None else "workers=...")
+    if not spawns:
+        return
+    message = (f"uvicorn.run(..., {', '.join(spawns)}) runs whenever this module is imported, outside "
+               "`if __name__ == \"__main__\":`; the spawned child imports it again and crashes with "
+               "RuntimeError (bootstrapping phase)")
+    app = argument(node, 0, "app")
+    if app is not None and not isinstance(app, (ast.Constant, ast.JoinedStr)):
+        message += "; and reload/workers need the app as an import string (\"module:app\"), not the object"
+    ctx.report(RELOAD_WITHOUT_MAIN_GUARD, node, message)
+
+
+HOOKS = (RuleHooks(RELOAD_WITHOUT_MAIN_GUARD, calls=((frozenset({"run"}), reload_without_main_guard),)),)

@@ -1,0 +1,147 @@
+"""A scan of a project: list the files, parse and walk each once, then settle what needed the whole project.
+
+The order matters for the cross-module rules: every file is walked first
+(filling the project's symbol table), then the pending findings are resolved
+against it, then inline suppressions are applied, file by file.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labkit.doctor import rules, source
+from labkit.doctor.context import FileContext, Pending
+from labkit.doctor.findings import DoctorError, Finding, Report
+from labkit.doctor.options import Options
+from labkit.doctor.suppress import Suppressions
+from labkit.doctor.values import SymbolTable
+from labkit.doctor.walk import first_party, module_name, package_prefix, python_files
+from labkit.doctor.walker import Walker
+from labkit.errors import LabkitError
+
+
+@dataclass
+class Project:
+    """What the scan learned about the project as a whole (the ``--app`` probe uses it too)."""
+
+    root: Path
+    base: Path  # the folder paths are relative to
+    modules: dict[str, str] = field(default_factory=dict)  # module name -> relative path
+    symbols: SymbolTable = field(default_factory=SymbolTable)
+    creates_engine: bool = False  # some file calls create_engine / create_async_engine
+    uses_async_engine: bool = False  # some file calls create_async_engine
+    suppressions: dict[str, Suppressions] = field(default_factory=dict)  # by relative path, files that have any
+
+    def silenced(self, finding: Finding) -> bool:
+        """Whether an inline ``# labkit: ignore[...]`` covers this finding."""
+        suppression = self.suppressions.get(finding.path)
+        return suppression is not None and suppression.silences(finding)
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def scan(path: str | Path, options: Options | None = None) -> tuple[Report, Project]:
+    """Check every Python file under ``path``; the report and what was learned about the project."""
+    root = Path(path)
+    if not root.exists():
+        raise LabkitError(f"{path} does not exist.", "Give the folder (or file) of the project to check.")
+    options = options or Options()
+    started = time.perf_counter()
+    base = root if root.is_dir() else root.parent
+    prefix = package_prefix(root)
+    files = [(p, _relative(p, base)) for p in python_files(root, options.exclude)]
+    project = Project(root, base)
+    for _, rel in files:
+        project.modules.setdefault(module_name(rel, prefix), rel)
+    project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
+    checker = _FileChecker(project, options, prefix)
+    report = Report(root=str(root))
+
+    collecting = gc.isenabled()
+    gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
+    try:
+        for file, rel in files:
+            checker.check(file, rel, report)
+        checker.found.extend(settle(checker.pending, project.symbols))
+    finally:
+        if collecting:
+            gc.enable()
+
+    report.findings.extend(f for f in checker.found if f.rule in options.rules and not project.silenced(f))
+    report.findings.sort()
+    report.seconds = time.perf_counter() - started
+    return report, project
+
+
+class _FileChecker:
+    """Checks files one by one with the hooks of the selected rules, collecting what they found."""
+
+    def __init__(self, project: Project, options: Options, prefix: list[str]) -> None:
+        self.project, self.options, self.prefix = project, options, prefix
+        self.wiring = rules.wire(options.rules)
+        self.walker = Walker(self.wiring.by_type, self.wiring.by_call)
+        self.loudness = rules.Loudness(self.wiring)
+        self.found: list[Finding] = []
+        self.pending: list[Pending] = []
+
+    def check(self, file: Path, rel: str, report: Report) -> None:
+        report.files += 1
+        loaded = source.load(file, rel)
+        if isinstance(loaded, Finding):
+            self.found.append(loaded)
+            return
+        report.lines += loaded.lines
+        project = self.project
+        if "create_async_engine" in loaded.text:
+            project.creates_engine = project.uses_async_engine = True
+        elif "create_engine" in loaded.text:
+            project.creates_engine = True
+        ctx = FileContext(rel, module_name(rel, self.prefix), loaded.text, project.symbols,
+                          project.symbols.first_party, self.options)
+        ctx.loud_lines = self.loudness.lines(loaded.text)
+        try:
+            self.walker.run(loaded.tree, ctx)
+            for finish in self.wiring.finishers:
+                finish(ctx)
+        except RecursionError:
+            self.found.append(Finding(rel, 1, 1, "syntax-error",
+                                      "nested too deeply for the doctor to walk; the file was not checked"))
+            return
+        except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
+            report.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
+            return
+        self.found.extend(ctx.findings)
+        self.pending.extend(ctx.pending)
+        suppression = Suppressions.parse(loaded.text)
+        if suppression.by_line:
+            project.suppressions[rel] = suppression
+
+
+def settle(pending: list[Pending], symbols: SymbolTable) -> list[Finding]:
+    """The pending findings whose value turned out to be one the rule was waiting for (first per group)."""
+    settled: list[Finding] = []
+    done: set[tuple[str, int, int]] = set()
+    for item in sorted(pending, key=lambda p: (p.finding.path, p.finding.line, p.finding.col)):
+        if item.group is not None and item.group in done:
+            continue
+        kind = symbols.resolve(item.value)
+        if kind is None and item.unknown_too:
+            kind = ""
+        elif kind is None or kind not in item.accept:
+            continue
+        finding = item.finding
+        if item.describe is not None:
+            finding = Finding(finding.path, finding.line, finding.col, finding.rule, item.describe(kind),
+                              finding.end_line, finding.subject)
+        settled.append(finding)
+        if item.group is not None:
+            done.add(item.group)
+    return settled
