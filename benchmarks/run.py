@@ -4,14 +4,16 @@ Prints one table of medians over several runs:
 - local PostgreSQL ready: from ``labkit.postgres("local")`` to the first answered query,
   in a fresh process each run (the template data dir is warm after the first ever run);
 - container PostgreSQL ready, when a Docker engine answers and the image is there;
-- notebook 00 "Run All" wall time and the peak RSS of its whole process tree
-  (kernel, PostgreSQL, uvicorn), sampled every 50 ms.
+- each notebook's "Run All" wall time and the peak RSS of its whole process tree
+  (kernel, PostgreSQL, uvicorn), sampled every 50 ms; their sum is the whole suite;
+- the doctor's scan speed on a generated tree (benchmarks/doctor_speed.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -75,11 +77,20 @@ def docker_image_ready() -> bool:
         return False
 
 
+def doctor_speed() -> float:
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "doctor_speed.py"), "--runs", "3"],
+                         capture_output=True, text=True, timeout=600).stdout
+    found = re.search(r"^median: ([\d,]+) lines/s", out, re.M)
+    return float(found.group(1).replace(",", "")) if found else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--notebook", default="00-setup.ipynb")
+    parser.add_argument("--runs", type=int, default=5, help="runs per server-readiness row")
+    parser.add_argument("--notebook-runs", type=int, default=1, help="runs per notebook row")
+    parser.add_argument("--notebooks", nargs="*", help="notebook file names (default: all)")
     args = parser.parse_args()
+    notebooks = args.notebooks or sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
     ready_seconds("local")  # warm the template data dir; not counted
     rows = [("local PostgreSQL ready", statistics.median(ready_seconds("local") for _ in range(args.runs)),
@@ -90,16 +101,23 @@ def main() -> None:
                      "s", "report"))
     else:
         rows.append(("container PostgreSQL ready", float("nan"), "s", "skipped: no Docker engine or image"))
-    runs = [run_notebook(args.notebook) for _ in range(max(args.runs // 2, 1))]
-    rows.append((f"{args.notebook} Run All", statistics.median(t for t, _ in runs), "s", "<= 60"))
-    rows.append((f"{args.notebook} peak RSS of process tree",
-                 statistics.median(m for _, m in runs) / 2**20, "MiB", "<= 1024"))
+    total = 0.0
+    peaks = []
+    for name in notebooks:
+        runs = [run_notebook(name) for _ in range(args.notebook_runs)]
+        seconds, peak = statistics.median(t for t, _ in runs), statistics.median(m for _, m in runs)
+        total += seconds
+        peaks.append(peak)
+        rows.append((f"{name} Run All", seconds, "s", "<= 60"))
+        rows.append((f"{name} peak RSS", peak / 2**20, "MiB", "<= 1024"))
+    rows.append(("all notebooks, one after another", total, "s", "report"))
+    rows.append(("doctor scan speed", doctor_speed(), "lines/s", ">= 50000"))
 
     print(f"Backend Lifecycle Lab benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"medians of {args.runs} runs (notebook rows: {max(args.runs // 2, 1)})")
+          f"medians of {args.runs} runs (notebooks: {args.notebook_runs})")
     width = max(len(r[0]) for r in rows)
     for label, value, unit, target in rows:
-        print(f"  {label:<{width}}  {value:8.2f} {unit:<4} target {target}")
+        print(f"  {label:<{width}}  {value:10.2f} {unit:<7} target {target}")
 
 
 if __name__ == "__main__":
