@@ -119,3 +119,14 @@ def test_env_none_removes_a_variable(local_pg: Postgres, tmp_path: Path) -> None
     probe = ["python", "-c", "import os; print(os.environ.get('DATABASE_URL', 'unset'))"]
     assert lab.run(probe).output.startswith("postgresql+asyncpg://")
     assert lab.run(probe, env={"DATABASE_URL": None}).output == "unset\n"
+
+
+def test_apps_listen_on_loopback_only(local_pg: Postgres, tmp_path: Path) -> None:
+    import psutil
+
+    lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    srv = lab.serve(ready_path="/health")
+    listening = {c.laddr.ip for c in psutil.net_connections("inet")
+                 if c.pid == srv.pid and c.status == psutil.CONN_LISTEN}
+    lab.close()
+    assert listening == {"127.0.0.1"}
