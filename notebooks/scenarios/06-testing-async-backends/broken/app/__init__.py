@@ -1,0 +1,1 @@
+"""Bookmarks API: the project under test."""

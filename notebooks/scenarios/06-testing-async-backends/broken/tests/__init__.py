@@ -1,0 +1,1 @@
+"""The bookmarks API's test suite (run with: python -m pytest -p no:cacheprovider --rootdir .)."""
