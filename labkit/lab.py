@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labkit import cleanup, patches
-from labkit.appserver import AppServer
+from labkit.appserver import AppExited, AppNotAnswering, AppServer
 from labkit.display import Code, Table
 from labkit.errors import LabkitError
 from labkit.ports import ensure_free, free_port
@@ -184,6 +184,8 @@ class Lab:
             checker(self)
         except AssertionError as exc:
             return Verdict(False, str(exc) or "the check failed")
+        except (AppExited, AppNotAnswering) as exc:  # an app that does not start is a verdict too
+            return Verdict(False, f"the app did not start: {exc.problem}")
         finally:
             self._stop_servers(keep=already_running)
         state = self._state()
