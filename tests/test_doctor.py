@@ -131,6 +131,11 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
     "06-testing-async-backends": {("engine-at-import", "app/db.py")},
     "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
     "08-health-and-outages": set(),  # its patterns (health checks, outages) are not the doctor's
+    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py")},
+    "10-one-app-one-database": {("engine-at-import", "app/database.py"), ("engine-at-import", "app/db.py"),
+                                ("swallowed-import-error", "app/main.py"),
+                                ("swallowed-import-error", "app/main_incremental.py")},
+    "11-config-and-secrets": set(),  # its password comes from settings: nothing literal to find
 }
 
 

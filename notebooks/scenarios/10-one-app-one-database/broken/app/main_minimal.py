@@ -1,0 +1,13 @@
+"""Bare-bones entry point: health only, to see whether the container starts at all."""
+
+from fastapi import FastAPI
+
+from app.logger import setup_logging
+
+setup_logging()
+app = FastAPI(title="shop (minimal)")
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
