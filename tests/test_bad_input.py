@@ -24,13 +24,15 @@ PROBE = textwrap.dedent("""
 """)
 
 
-PROBE_TMP = Path(tempfile.mkdtemp(prefix="labkit-probe-"))  # a TMPDIR of the probes' own
-PROBE_TMP.chmod(0o755)  # the unprivileged server user must reach it
+PROBE_TMP = Path(tempfile.gettempdir()) / f"labkit-probe-{os.getpid()}"  # the probes' own TMPDIR
 
 
 @pytest.fixture(scope="module", autouse=True)
-def remove_probe_tmp():
-    yield
+def probe_tmp():
+    """Made when a test here runs (not at import), removed after the last one."""
+    PROBE_TMP.mkdir(mode=0o755, exist_ok=True)  # the unprivileged server user must reach it
+    PROBE_TMP.chmod(0o755)
+    yield PROBE_TMP
     shutil.rmtree(PROBE_TMP, ignore_errors=True)
 
 
