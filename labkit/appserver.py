@@ -8,6 +8,7 @@ can remove the whole group if the kernel dies.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -200,7 +201,5 @@ class AppServer:
         """Stop if needed and remove the captured log."""
         if self.alive:
             self.stop()
-        import shutil
-
         shutil.rmtree(self._log_dir, ignore_errors=True)
         cleanup.release("dir", self._log_dir)
