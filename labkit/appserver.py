@@ -22,6 +22,7 @@ import httpx
 from labkit import cleanup
 from labkit.errors import LabkitError
 from labkit.ports import LOOPBACK
+from labkit.status_line import StatusLine
 
 WORKER_STARTED = "Started server process ["
 
@@ -81,7 +82,8 @@ class AppServer:
         self.client = httpx.Client(base_url=self.url, timeout=10.0)
         self.ready_path = ready_path
         try:
-            self.wait_until_answers(ready_path, timeout)
+            with StatusLine(f"waiting for the app on port {port}"):
+                self.wait_until_answers(ready_path, timeout)
         except BaseException:
             self.stop()
             raise

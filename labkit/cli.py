@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``labkit env`` and ``labkit doctor``."""
+"""The ``labkit`` command: ``labkit env``, ``labkit doctor`` and ``labkit progress``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ def main(argv: list[str] | None = None) -> int:
         "doctor", help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
         description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
                     "Exit code: 0 no findings, 1 findings, 2 usage or internal error."))
+    progress_command = commands.add_parser("progress", help="which notebooks you have finished, from the checks that passed")
+    progress_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
     args = parser.parse_args(argv)
+    if args.command == "progress":
+        from labkit.learner_progress import progress, summary
+
+        table = progress(args.work)
+        print(table)
+        print(summary(table))
+        return 0
     if args.command == "doctor":
         from labkit.doctor.command import run as doctor
 

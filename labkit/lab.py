@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labkit import cleanup, patches
+from labkit import cleanup, learner_progress, patches
 from labkit.appserver import AppExited, AppNotAnswering, AppServer
 from labkit.display import Code, Table
 from labkit.errors import LabkitError
 from labkit.ports import ensure_free, free_port
 from labkit.scenario import Scenario, Step
+from labkit.status_line import StatusLine
 
 if TYPE_CHECKING:
     from labkit.postgres import Postgres
@@ -79,7 +80,7 @@ class Lab:
         try:
             return json.loads((self.workdir / STATE_FILE).read_text())
         except (OSError, ValueError):
-            return {"applied": [], "passed": []}
+            return {"applied": []}
 
     def _save(self, state: dict[str, list[str]]) -> None:
         (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=1))
@@ -134,7 +135,7 @@ class Lab:
             self.workdir.rename(previous)
         shutil.copytree(self.scenario.broken, self.workdir,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        self._save({"applied": [], "passed": []})
+        self._save({"applied": []})
 
     def apply(self, which: int | str | None = None) -> Code:
         """Apply the next step (or the one named, which must be the next); shows its diff."""
@@ -177,21 +178,27 @@ class Lab:
         return self.steps
 
     def check(self) -> Verdict:
-        """Judge the work dir as it is now (the learner's edits or the applied steps)."""
+        """Judge the work dir as it is now (the learner's edits or the applied steps).
+
+        Each verdict is also written to the progress record that ``labkit progress`` reads.
+        """
+        verdict = self._judge()
+        learner_progress.record_check(self.workdir.parent, self.scenario.name, passed=verdict.passed,
+                                      steps_applied=len(self.applied), steps_total=len(self.scenario.steps))
+        return verdict
+
+    def _judge(self) -> Verdict:
         checker = self.scenario.checker()
         already_running = len(self._servers)
         try:
-            checker(self)
+            with StatusLine(f"checking work/{self.scenario.name}"):
+                checker(self)
         except AssertionError as exc:
             return Verdict(False, str(exc) or "the check failed")
         except (AppExited, AppNotAnswering) as exc:  # an app that does not start is a verdict too
             return Verdict(False, f"the app did not start: {exc.problem}")
         finally:
             self._stop_servers(keep=already_running)
-        state = self._state()
-        marker = ",".join(state["applied"]) or "own-fix"
-        state["passed"] = sorted(set(state.get("passed", [])) | {marker})
-        self._save(state)
         return Verdict(True, "the check passes")
 
     # -- running ----------------------------------------------------------------

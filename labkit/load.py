@@ -22,6 +22,7 @@ import httpx
 
 from labkit.display import Table
 from labkit.errors import LabkitError
+from labkit.status_line import StatusLine
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -96,9 +97,8 @@ def _check_loopback(url: str) -> None:
                           "Point it at an app labkit serves (srv.url).")
 
 
-async def _run(url: str, requests: int, concurrency: int, timeout: float, deadline: float,
+async def _run(result: LoadResult, url: str, requests: int, concurrency: int, timeout: float, deadline: float,
                method: str, json: Any, rate: float | None) -> LoadResult:
-    result = LoadResult()
     gate = asyncio.Semaphore(concurrency)
     began = time.perf_counter()
     # One connection per request, as from independent clients: uvicorn closes a kept-alive
@@ -140,13 +140,23 @@ def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout:
         raise LabkitError("That load is larger than a workshop machine needs.",
                           "Keep requests <= 5000 and concurrency <= 200.")
     future: Future[LoadResult] = Future()
+    result = LoadResult()
+
+    def sent() -> str:
+        failed = sum(1 for s in list(result.samples) if not s.ok)
+        return f"{len(result.samples)}/{requests} requests" + (f", {failed} failed" if failed else "")
+
+    status = StatusLine(f"load on {urlsplit(url).path or '/'}", sent)
+    status.start()
 
     def worker() -> None:
         try:
             future.set_result(asyncio.run(
-                _run(url, requests, concurrency, timeout, deadline, method, json, rate)))
+                _run(result, url, requests, concurrency, timeout, deadline, method, json, rate)))
         except BaseException as exc:  # handed to whoever waits on the future
             future.set_exception(exc)
+        finally:
+            status.finish(failed=not future.done() or future.exception() is not None)
 
     threading.Thread(target=worker, name="labkit-load", daemon=True).start()
     return future

@@ -17,6 +17,7 @@ import psycopg2
 import psycopg2.extensions
 
 from labkit.errors import LabkitError
+from labkit.status_line import StatusLine
 from labkit.pg_endpoint import Server
 from labkit.pg_url import driver_url
 
@@ -177,11 +178,13 @@ class Postgres:
     def stop(self) -> None:
         """Stop the server (fast shutdown); clients see their connections drop."""
         self._drop_admin()
-        self._server.stop()
+        with StatusLine(f"stopping the {self.backend} PostgreSQL"):
+            self._server.stop()
 
     def start(self) -> None:
         """Start it again on the same port, data kept; returns when it answers."""
-        self._server.start()
+        with StatusLine(f"starting the {self.backend} PostgreSQL"):
+            self._server.start()
 
     def restart(self) -> None:
         self.stop()
@@ -246,12 +249,14 @@ def postgres(backend: Backend | None = None, *, port: int | None = None) -> Post
         if chosen not in BACKENDS:
             raise LabkitError(f"Unknown backend {chosen!r}.", f"Use one of {', '.join(BACKENDS)}.")
         try:
-            server = _make_server(chosen, port)
+            with StatusLine(f"starting a {chosen} PostgreSQL"):
+                server = _make_server(chosen, port)
         except LabkitError as exc:
             if chosen != "container" or not reason.startswith("a Docker engine"):
                 raise
             # auto mode only: a Docker without the image is no reason to stop a learner
-            server = _make_server("local", port)
+            with StatusLine("starting a local PostgreSQL instead"):
+                server = _make_server("local", port)
             reason = f"a Docker engine answers but the container failed ({exc.problem}); a local cluster instead"
         _current = Postgres(server, reason)
         return _current

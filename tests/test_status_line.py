@@ -1,0 +1,97 @@
+"""The live status line: shown to a frontend that takes input (JupyterLab), never to nbval or nbconvert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+# A second of work with a detail that counts up, as a load does.
+WORK = """
+import time
+from labkit.status_line import StatusLine
+ticks = []
+with StatusLine("demo work", lambda: f"{len(ticks)} ticks"):
+    for _ in range(10):
+        ticks.append(1)
+        time.sleep(0.1)
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator:
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def display_messages(client, code: str, *, allow_stdin: bool) -> list[dict]:
+    """Run ``code`` as a frontend would; the display messages it produced, in order."""
+    msg_id = client.execute(code, allow_stdin=allow_stdin)
+    seen = []
+    while True:
+        msg = client.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind = msg["msg_type"]
+        if kind == "error":
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        if kind in ("display_data", "update_display_data"):
+            seen.append(msg)
+        if kind == "status" and msg["content"]["execution_state"] == "idle":
+            return seen
+
+
+def test_an_interactive_frontend_sees_the_line_update_then_finish(kernel) -> None:
+    messages = display_messages(kernel, WORK, allow_stdin=True)
+    kinds = [m["msg_type"] for m in messages]
+    assert kinds[0] == "display_data" and kinds.count("display_data") == 1, kinds
+    assert kinds.count("update_display_data") >= 2, kinds  # ticking, then the final state
+    texts = [m["content"]["data"]["text/html"] for m in messages]
+    assert "⏳ demo work" in texts[0]
+    assert "✓ demo work · 10 ticks" in texts[-1], texts[-1]
+    ids = {m["content"]["transient"]["display_id"] for m in messages}
+    assert len(ids) == 1, "every update must replace the same line"
+
+
+def test_unattended_runs_see_nothing(kernel) -> None:
+    assert display_messages(kernel, WORK, allow_stdin=False) == []
+
+
+def test_the_environment_forces_it_on_and_off(kernel) -> None:
+    forced_off = "import os; os.environ['LABKIT_PROGRESS'] = '0'\n" + WORK
+    assert display_messages(kernel, forced_off, allow_stdin=True) == []
+    forced_on = "import os; os.environ['LABKIT_PROGRESS'] = '1'\n" + WORK
+    assert display_messages(kernel, forced_on, allow_stdin=False), "LABKIT_PROGRESS=1 shows the line anyway"
+
+
+def test_a_failure_leaves_a_cross(kernel) -> None:
+    failing = WORK.replace("time.sleep(0.1)", "time.sleep(0.1)\n        if len(ticks) == 8: raise ValueError('boom')")
+    code = "import os; os.environ.pop('LABKIT_PROGRESS', None)\ntry:\n" + "\n".join(
+        "    " + line for line in failing.strip().splitlines()) + "\nexcept ValueError:\n    pass\n"
+    texts = [m["content"]["data"]["text/html"] for m in display_messages(kernel, code, allow_stdin=True)]
+    assert "✗ demo work · 8 ticks" in texts[-1], texts
+
+
+def test_a_background_load_reports_into_the_cell_that_started_it(kernel) -> None:
+    code = """
+import os, threading, http.server
+os.environ.pop('LABKIT_PROGRESS', None)
+import labkit
+class Quiet(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args): pass
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+threading.Thread(target=httpd.serve_forever, daemon=True).start()
+result = labkit.load(f"http://127.0.0.1:{httpd.server_address[1]}/ping", requests=20, concurrency=2, rate=25)
+httpd.shutdown()
+assert result.errors == 0
+"""
+    texts = [m["content"]["data"]["text/html"] for m in display_messages(kernel, code, allow_stdin=True)]
+    assert texts, "a load of almost a second shows a live line"
+    assert "✓ load on /ping · 20/20 requests" in texts[-1], texts[-1]
