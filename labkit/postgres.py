@@ -133,10 +133,12 @@ class Postgres:
                         raise
         raise AssertionError("unreachable")
 
-    def connections(self, application_name: str | None = None, *, wait_for: int | None = None,
-                    timeout: float = 5.0) -> int:
+    def connections(self, application_name: str | None = None, *, state: str | None = None,
+                    wait_for: int | None = None, timeout: float = 5.0) -> int:
         """Client connections in ``pg_stat_activity`` (labkit's own admin one excluded).
 
+        ``state="idle in transaction"`` counts only connections in that state (both its
+        plain and its "(aborted)" form): sessions a request forgot to close.
         A backend leaves ``pg_stat_activity`` a few milliseconds after its client closes the
         socket; ``wait_for=n`` polls until the count is ``n`` (or ``timeout`` passes) and
         returns the count then, so "back to baseline" is measured, not raced.
@@ -149,6 +151,9 @@ class Postgres:
         if application_name is not None:
             sql += " and application_name = %s"
             params = (application_name,)
+        if state is not None:
+            sql += " and state in (%s, %s)"
+            params = (*params, state, f"{state} (aborted)")
         deadline = time.monotonic() + timeout
         while True:
             count = int(self.query(sql, *params)[0][0])

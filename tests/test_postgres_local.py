@@ -41,6 +41,19 @@ def test_connections_and_terminate_count_client_backends(local_pg: Postgres) -> 
         conn.close()
 
 
+def test_connections_by_state_finds_forgotten_transactions(local_pg: Postgres) -> None:
+    url = local_pg.url("psycopg2").replace("+psycopg2", "")
+    forgotten, failed, idle = (psycopg2.connect(url, application_name="states") for _ in range(3))
+    forgotten.cursor().execute("select 1")  # psycopg2 opens a transaction and leaves it open
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        failed.cursor().execute("select 1/0")  # the open transaction is now aborted
+    assert local_pg.connections("states", state="idle in transaction", wait_for=2) == 2
+    assert local_pg.connections("states", state="idle") == 1
+    for conn in (forgotten, failed, idle):
+        conn.close()
+    assert local_pg.connections("states", wait_for=0) == 0
+
+
 def test_listens_on_loopback_only_with_a_random_password(local_pg: Postgres, fresh_pg: Postgres) -> None:
     ports = {c.laddr.ip for c in psutil.net_connections("inet")
              if c.pid == postmaster(local_pg).pid and c.status == psutil.CONN_LISTEN}

@@ -50,18 +50,8 @@ def _call(srv, client: httpx.Client, method: str, path: str, expected: int, body
     return response
 
 
-def _idle_in_transaction(lab) -> int:
-    rows = lab.pg.query(
-        "select count(*) from pg_stat_activity where application_name = %s and state like 'idle in transaction%%'",
-        APP,
-    )
-    return int(rows[0][0])
-
-
 def _no_transaction_left_open(lab, when: str) -> None:
-    deadline = time.monotonic() + 3
-    while (left := _idle_in_transaction(lab)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    left = lab.pg.connections(APP, state="idle in transaction", wait_for=0, timeout=3)
     assert left == 0, (
         f"{when}, {left} connection(s) of the app are still 'idle in transaction' on the server: "
         "a session was not closed (or its transaction not ended) when its request finished. "

@@ -71,21 +71,13 @@ def _per_process_limit(pg: Postgres) -> tuple[int, int]:
     return processes, usable // processes
 
 
-def _idle_in_transaction(pg: Postgres) -> int:
-    rows = pg.query("select count(*) from pg_stat_activity where application_name = %s "
-                    "and state like 'idle in transaction%%'", APP)
-    return int(rows[0][0])
-
-
 def _leaks_nothing(pg: Postgres, srv: labkit.AppServer, client: httpx.Client) -> None:
     for order_id in MISSING:
         response = client.get(f"/orders/{order_id}")
         assert response.status_code == 404, (
             f"GET /orders/{order_id} (no such order) answered {response.status_code}, not 404. "
             f"The app logged: {_last_error(srv)}")
-    deadline = time.monotonic() + 0.5
-    while (left := _idle_in_transaction(pg)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    left = pg.connections(APP, state="idle in transaction", wait_for=0, timeout=0.5)
     assert left == 0, (
         f"After {len(MISSING)} requests for orders that do not exist, {left} connection(s) of the app are still "
         "'idle in transaction' on the server: the 404 path never gives its session back, so every such request "
