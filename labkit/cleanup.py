@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Literal
 
 Kind = Literal["pgroup", "container", "dir"]
@@ -27,7 +28,9 @@ def _send(line: str) -> None:
     with _lock:
         if _watchdog is None or _watchdog.poll() is not None or _watchdog_owner_pid != os.getpid():
             _watchdog = subprocess.Popen(
-                [sys.executable, "-m", "labkit._watchdog"],
+                # by path, not -m: importing the labkit package would cost the watchdog ~35 MiB of
+                # memory for nothing (it needs the standard library only); -P keeps labkit/ off sys.path
+                [sys.executable, "-P", str(Path(__file__).with_name("_watchdog.py"))],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,  # a kill of the kernel's process group must not reach it
