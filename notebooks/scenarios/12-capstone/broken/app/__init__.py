@@ -1,0 +1,1 @@
+"""Interviews API: interview questions on FastAPI, async SQLAlchemy and PostgreSQL."""

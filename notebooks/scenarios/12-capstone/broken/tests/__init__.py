@@ -1,0 +1,1 @@
+"""The interviews API's test suite (run with: python -m pytest)."""
