@@ -6,6 +6,7 @@ report (:func:`env`), and the learner's progress (:func:`progress`).
 """
 
 from labkit.appserver import AppExited, AppNotAnswering, AppServer
+from labkit.claims import claim
 from labkit.envreport import env
 from labkit.errors import LabkitError
 from labkit.lab import Lab
@@ -13,4 +14,4 @@ from labkit.learner_progress import progress
 from labkit.load import LoadResult, load, start_load
 from labkit.postgres import Postgres, postgres
 
-__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "env", "load", "postgres", "progress", "start_load"]
+__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "claim", "env", "load", "postgres", "progress", "start_load"]

@@ -1,0 +1,138 @@
+"""Claims from the source documents, judged by the run that measured them.
+
+A verification cell measures, asserts what it measured, then states which claim of which seed
+that settles::
+
+    assert writes == 2
+    labkit.claim("004", "Middleware registered twice runs twice on every request",
+                 holds=(writes == 2), evidence="one request made 2 usage writes")
+
+:func:`claim` shows one deterministic line (``text/plain``), a small badge (``text/html``) and
+the same facts as JSON (``application/vnd.labkit.claim+json``). nbval compares all three when it
+re-runs the notebook, so a committed claim cannot drift from a real run, and
+``tools/claims_ledger.py`` builds ``docs/claims.md`` from the text line alone.
+
+The verdict is the measurement itself (``holds=(writes == 1)``), never a constant typed next to
+it: the asserts before the call pin the expected value, so a library that changes behaviour
+fails the cell instead of quietly flipping the ledger. What is shown must be the same on every
+run: no timings, ports, pids, paths or version numbers (the ledger takes versions from the lock).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# The source documents (../shared/seeds/NNN_*.txt), by number, with the short name a notebook shows.
+SEED_NAMES = {"000": "fix report", "001": "fix summary", "002": "stability audit", "003": "user story review",
+              "004": "architecture review"}
+SEEDS = tuple(SEED_NAMES)
+DEPENDS = "depends on version"
+MIME = "application/vnd.labkit.claim+json"
+
+Verdict = Literal["holds", "false", "depends on version"]
+
+_SHOWN = {"holds": "HOLDS on today's versions", "false": "FALSE on today's versions", DEPENDS: "DEPENDS ON VERSION"}
+_LINE = re.compile(
+    r'^claim \(seed (?P<seed>\d{3})\): "(?P<says>[^"]+)" -> '
+    r"(?P<shown>HOLDS on today's versions|FALSE on today's versions|DEPENDS ON VERSION): (?P<evidence>.+)$"
+)
+# What would change from run to run (or be masked by tests/nbval_sanitize.cfg before nbval compares).
+_VOLATILE = {
+    "a timing": re.compile(r"\d+\.\d+ ?(s|ms|seconds)\b"),
+    "a host:port": re.compile(r"\b\d{1,3}(\.\d{1,3}){3}:\d+"),
+    "a pid": re.compile(r"\[\d+\]"),
+    "a temporary path": re.compile(r"(/tmp|/dev/shm)/"),
+    "a version number (the ledger reads versions from the lock)": re.compile(r"\b\d+\.\d+\.\d+\b"),
+}
+_BADGE = {"holds": "#1a7f37", "false": "#cf222e", DEPENDS: "#9a6700"}
+_HOLDS: dict[str, bool | str] = {"holds": True, "false": False, DEPENDS: DEPENDS}  # verdict -> holds=
+MAX_SAYS, MAX_EVIDENCE = 120, 240
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of one seed and what the run made of it."""
+
+    seed: str  # "000" ... "004"
+    says: str  # the claim, short, in the seed's sense (quoted in the line)
+    verdict: Verdict
+    evidence: str  # what was measured, one line
+
+    def text(self) -> str:
+        """The line nbval compares and the ledger parses."""
+        return f'claim (seed {self.seed}): "{self.says}" -> {_SHOWN[self.verdict]}: {self.evidence}'
+
+    def html(self) -> str:
+        badge = _SHOWN[self.verdict].split(" on ")[0]
+        return (
+            f'<div style="margin:4px 0" title="every claim and its verdict: docs/claims.md">'
+            f'<span style="background:{_BADGE[self.verdict]};color:#fff;border-radius:3px;padding:1px 6px;'
+            f'font-weight:600">{html.escape(badge)}</span> the {SEED_NAMES[self.seed]} (seed {self.seed}) says: '
+            f"&ldquo;{html.escape(self.says)}&rdquo;. Measured: {html.escape(self.evidence)}</div>"
+        )
+
+    def as_json(self) -> dict[str, str]:
+        return {"seed": self.seed, "says": self.says, "verdict": self.verdict, "evidence": self.evidence}
+
+    def bundle(self) -> dict[str, object]:
+        """The display data: the text line, the badge, and the JSON form."""
+        return {"text/plain": self.text(), "text/html": self.html(), MIME: self.as_json()}
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Claim:
+    """A checked :class:`Claim`; raises ``TypeError``/``ValueError`` on anything the ledger cannot use."""
+    if type(holds) is bool:  # not 0/1, not numpy.bool_: a measured comparison gives a bool
+        verdict: Verdict = "holds" if holds else "false"
+    elif isinstance(holds, str) and holds == DEPENDS:
+        verdict = DEPENDS
+    else:
+        raise TypeError(f"holds must be True, False or {DEPENDS!r}, not {holds!r}")
+    if seed not in SEEDS:
+        raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {seed!r}")
+    for name, value, limit in (("says", says, MAX_SAYS), ("evidence", evidence, MAX_EVIDENCE)):
+        if not isinstance(value, str) or not value.strip() or value != value.strip() or "\n" in value:
+            raise ValueError(f"{name} must be one non-empty line without surrounding spaces: {value!r}")
+        if len(value) > limit:
+            raise ValueError(f"{name} is {len(value)} characters; keep it under {limit}: {value!r}")
+        for what, pattern in _VOLATILE.items():
+            if pattern.search(value):
+                raise ValueError(f"{name} contains {what}, which is not the same on every run: {value!r}")
+    if '"' in says:
+        raise ValueError(f"says is shown in double quotes; use `backticks` or 'single quotes' inside: {says!r}")
+    if verdict == DEPENDS and not re.search(r"\d+\.\d+", evidence):
+        raise ValueError(f"a claim that depends on the version must say which versions: {evidence!r}")
+    return Claim(seed, says, verdict, evidence)
+
+
+def claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> None:
+    """Show the verdict on one claim of a seed, right after the asserts that measured it.
+
+    ``holds`` is the measured outcome: ``True`` (the claim holds on today's versions), ``False``
+    (it does not), or ``"depends on version"`` (with the versions named in ``evidence``). Returns
+    nothing, so that a call on a cell's last line shows the claim once.
+    """
+    checked = make_claim(seed, says, holds=holds, evidence=evidence)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None  # type: ignore[assignment]
+    if get_ipython is not None and get_ipython() is not None:
+        display(checked.bundle(), raw=True)
+    else:
+        print(checked.text())
+
+
+def parse(line: str) -> Claim | None:
+    """The claim a displayed line states, or ``None`` for any other line."""
+    match = _LINE.match(line)
+    if match is None:
+        return None
+    verdict = next(v for v, shown in _SHOWN.items() if shown == match["shown"])
+    return make_claim(match["seed"], match["says"], holds=_HOLDS[verdict], evidence=match["evidence"])

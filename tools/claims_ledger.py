@@ -1,0 +1,187 @@
+"""Write docs/claims.md: every seed claim the notebooks test, with its verdict and where it is shown.
+
+The ledger is built from the committed notebooks' outputs: each ``labkit.claim(...)`` call in a
+verification cell displays one line, and nbval compares that line with a fresh run, so the
+ledger cannot say what the notebooks do not show. Versions come from ``requirements.lock``.
+
+    .venv/bin/python tools/claims_ledger.py          # write docs/claims.md
+    .venv/bin/python tools/claims_ledger.py --check  # exit 1 if docs/claims.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # labkit from this checkout, also when it is not installed
+
+from labkit.claims import DEPENDS, MIME, SEED_NAMES, SEEDS, Claim, parse  # noqa: E402
+
+LEDGER = ROOT / "docs" / "claims.md"
+PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "asyncpg", "psycopg2-binary", "pydantic", "pytest-asyncio")
+SOURCES = {  # what each seed is, in a few words (the documents themselves are not part of the repository)
+    "000": "a technical fix report: engine and `create_all` at import, lifespan, `--reload` on Windows, pool settings",
+    "001": "the same fix as a summary and runbook: lifespan flow, pool sizing per load, what is safe to change",
+    "002": "a stability audit: psycopg2 under an async engine, session factories, asyncpg URLs and their parameters",
+    "003": "a user story and its review: async engine and pool, `get_db`, `on_event`, secrets, pre-ping, timeouts, tests",
+    "004": "an architecture review: four entry points, two database modules, import cycles, middleware order, pool limits",
+}
+SHOWN = {"holds": "holds", "false": "**false**", DEPENDS: "*depends on version*"}
+
+
+class LedgerError(Exception):
+    """A notebook output the ledger cannot use as it is."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    claim: Claim
+    notebook: str  # file name, e.g. "09-middleware-twice-and-order.ipynb"
+    cell: int  # index of the cell in the notebook
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    return sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def claims_in(path: Path) -> list[Entry]:
+    """The claims a notebook's committed outputs state, in cell order."""
+    found = []
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        for output in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            data = output.get("data", {})
+            if MIME not in data:
+                continue
+            text = data.get("text/plain", "")
+            text = text if isinstance(text, str) else "".join(text)
+            claim = parse(text)
+            if claim is None:
+                raise LedgerError(f"{path.name}, cell {index}: a claim output whose text is not a claim line: {text!r}")
+            if claim.as_json() != data[MIME]:
+                raise LedgerError(f"{path.name}, cell {index}: the claim's text and JSON disagree: {text!r}")
+            found.append(Entry(claim, path.name, index))
+    return found
+
+
+def collect(root: Path = ROOT) -> list[Entry]:
+    """Every claim of every numbered notebook; one claim (seed and words) is stated in one place only."""
+    entries = [entry for path in notebooks(root) for entry in claims_in(path)]
+    seen: dict[tuple[str, str], Entry] = {}
+    for entry in entries:
+        key = (entry.claim.seed, entry.claim.says)
+        if key in seen:
+            raise LedgerError(f"seed {key[0]} claim {key[1]!r} is stated twice: in {seen[key].notebook} "
+                              f"and in {entry.notebook}; keep the one that measures it best")
+        seen[key] = entry
+    return entries
+
+
+def pinned_versions(lock: Path) -> dict[str, str]:
+    """The lock's version of each package in PINNED."""
+    versions = {}
+    for line in lock.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if match and match[1].lower() in PINNED:
+            versions[match[1].lower()] = match[2]
+    missing = [name for name in PINNED if name not in versions]
+    if missing:
+        raise LedgerError(f"{lock.name} pins no version of {', '.join(missing)}")
+    return versions
+
+
+def python_version(lock: Path) -> str:
+    match = re.search(r"--python-version (\S+)", lock.read_text())
+    return match[1] if match else "?"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(entries: list[Entry], versions: dict[str, str], python: str) -> str:
+    """The ledger page."""
+    totals = Counter(entry.claim.verdict for entry in entries)
+    notebooks_used = sorted({entry.notebook for entry in entries})
+    lines = [
+        "# Claims ledger",
+        "",
+        "<!-- Generated by tools/claims_ledger.py from the notebooks' outputs. Do not edit by hand. -->",
+        "",
+        "The workbook is built from five source documents (\"seeds\"): fix reports, an audit, a user story and an",
+        "architecture review of FastAPI + SQLAlchemy + PostgreSQL backends. This page lists every claim of theirs that",
+        "a notebook measures, with the verdict of that measurement and the notebook that shows it.",
+        "",
+        "- **holds**: measured true on the pinned versions below;",
+        "- **false**: measured, and not true on them (the notebook shows what happens instead);",
+        "- **depends on version**: true on some versions and not on others; the evidence names them.",
+        "",
+        f"**Today's versions** (`requirements.lock`, Python {python}): "
+        + ", ".join(f"{name} {versions[name]}" for name in PINNED) + ".",
+        "",
+        "**How it is made.** Each verdict comes from a `labkit.claim(...)` call in a notebook's verification cell,",
+        "right after the asserts that measured it; the call displays one line, and nbval compares that line with a",
+        "fresh run of the notebook, so a behaviour that changes fails the notebook before it can change this page.",
+        "The page is generated from the committed notebooks: `.venv/bin/python tools/claims_ledger.py`",
+        "(`--check` exits 1 when this file is out of date; `tests/test_claims.py` runs it).",
+        "",
+        f"**{len(entries)} claims** from {len({e.claim.seed for e in entries})} seeds, tested in "
+        f"{len(notebooks_used)} notebooks: {totals['holds']} {'holds' if totals['holds'] == 1 else 'hold'}, "
+        f"{totals['false']} {'is' if totals['false'] == 1 else 'are'} false, "
+        f"{totals[DEPENDS]} {'depends' if totals[DEPENDS] == 1 else 'depend'} on the version.",
+    ]
+    for seed in SEEDS:
+        rows = [entry for entry in entries if entry.claim.seed == seed]
+        lines += ["", f"## Seed {seed}: the {SEED_NAMES[seed]}", "", SOURCES[seed][0].upper() + SOURCES[seed][1:] + ".", ""]
+        if not rows:
+            lines.append("No claim of this seed is tested yet.")
+            continue
+        lines += ["| claim | verdict | evidence | notebook |", "|---|---|---|---|"]
+        for entry in rows:
+            c, stem = entry.claim, entry.notebook.removesuffix(".ipynb")
+            lines.append(f"| \u201c{_cell(c.says)}\u201d | {SHOWN[c.verdict]} | {_cell(c.evidence)} "
+                         f"| [{stem}](../notebooks/{entry.notebook}) |")
+    false_or_depends = sorted((entry for entry in entries if entry.claim.verdict != "holds"),
+                              key=lambda entry: entry.claim.seed)  # stable: notebook order within a seed
+    if false_or_depends:
+        lines += ["", "## Not true as written", "",
+                  "The claims above that are false or depend on the version, in one list:", ""]
+        lines += [f"- seed {e.claim.seed}, {SHOWN[e.claim.verdict]}: \u201c{e.claim.says}\u201d "
+                  f"([{e.notebook.removesuffix('.ipynb')}](../notebooks/{e.notebook}))" for e in false_or_depends]
+    return "\n".join(lines) + "\n"
+
+
+def generate(root: Path = ROOT) -> str:
+    lock = root / "requirements.lock"
+    return render(collect(root), pinned_versions(lock), python_version(lock))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/claims.md differs from what would be written")
+    args = parser.parse_args(argv)
+    try:
+        page = generate()
+    except LedgerError as exc:
+        print(f"claims ledger: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        current = LEDGER.read_text() if LEDGER.exists() else ""
+        if current != page:
+            print(f"{LEDGER.relative_to(ROOT)} is out of date: run .venv/bin/python tools/claims_ledger.py",
+                  file=sys.stderr)
+            return 1
+        print(f"{LEDGER.relative_to(ROOT)} is up to date")
+        return 0
+    LEDGER.write_text(page)
+    print(f"wrote {LEDGER.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
