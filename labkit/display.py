@@ -24,25 +24,33 @@ def _lexer(filename: str):
         return TextLexer()
 
 
+# A light card of its own under the listing: the light palette stays readable on JupyterLab's
+# dark theme, and code stands apart from the prose around it.
+_CARD = "background:#f8f8f8;color:#1f2328;padding:6px 8px;border-radius:3px"
+
+
 @dataclass(frozen=True)
 class Code:
-    """Source text with a title; ``str()`` is the plain text, Jupyter shows colours."""
+    """Source text with a title (and an optional note); ``str()`` is plain text, Jupyter shows colours."""
 
     title: str
     text: str
     filename: str  # picks the lexer: "x.py", "step.diff", ...
+    note: str = ""  # a sentence or a paragraph under the title, such as why a step is needed
 
     def __str__(self) -> str:
-        return f"# {self.title}\n{self.text}"
+        heading = f"{self.title}. {self.note}" if self.note else self.title
+        return f"# {heading}\n{self.text}"
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        formatter = HtmlFormatter(style=_STYLE, noclasses=True, nowrap=False)
+        formatter = HtmlFormatter(style=_STYLE, noclasses=True, nowrap=False, prestyles=_CARD)
         body = highlight(self.text, _lexer(self.filename), formatter)
+        note = f'<div style="margin:0 0 6px 0">{html.escape(self.note)}</div>' if self.note else ""
         return (
-            f'<div style="font-weight:600;margin:4px 0">{html.escape(self.title)}</div>'
+            f'<div style="font-weight:600;margin:4px 0">{html.escape(self.title)}</div>{note}'
             f'<div style="font-size:90%;overflow-x:auto">{body}</div>'
         )
 

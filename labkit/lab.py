@@ -122,7 +122,7 @@ class Lab:
     def diff(self, which: int | str) -> Code:
         """A step's title, why and diff."""
         s = self.step(which)
-        return Code(f"Step {s.number}: {s.title}. {s.why}", s.patch, "step.diff")
+        return Code(f"Step {s.number}: {s.title}", s.patch, "step.diff", note=s.why)
 
     # -- changing ----------------------------------------------------------------
 
