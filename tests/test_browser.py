@@ -475,6 +475,10 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
     expected = _committed_verdicts(lab.root / case.notebook)  # the copy that runs, before the run saves it
     try:
         panel = _open(page, lab, case.notebook)
+        # the reference fix opens folded (tests/test_learner_flow.py): one "cells hidden" button
+        folded = panel.locator(".jp-showHiddenCellsButton")
+        folded.wait_for()
+        assert folded.count() == 1, f"{folded.count()} folded sections, expected the reference fix alone"
         started = time.monotonic()
         _run_all(page, case.timeout_s)
         (out / "timing.txt").write_text(f"Run All took {time.monotonic() - started:.1f} s in the browser\n")
@@ -492,6 +496,16 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
         assert case.last_verdict in expected
         missing = [line for line in expected if line not in stdout]
         assert not missing, f"verdicts not shown after Run All: {missing}"
+
+        # long waits showed a live line, left in its final state (labkit/status_line.py): JupyterLab
+        # is an interactive frontend, unlike nbval, so every lab.check() cell carries one
+        finished = panel.locator('[data-mime-type="text/html"]').filter(has_text=re.compile(r"^[✓✗] checking work/"))
+        assert finished.count() >= 1, "no live status line for lab.check() in JupyterLab"
+
+        # Run All ran the folded cells too (every prompt and every saved cell is numbered, below);
+        # the learner now asks for the solution: the fold opens
+        folded.click()
+        folded.wait_for(state="detached")
 
         # step diffs in colour: added lines green, removed lines red, neither like the plain text
         diffs = panel.evaluate(f"""p => [...p.querySelectorAll('{DIFF_PRE}')].filter({IS_DIFF}).map(pre => {{
