@@ -382,3 +382,16 @@ def test_notebook_runs_binder_like_under_1_gib(binder_box: BinderBox, name: str)
     leftovers = [p.name for p in tmp.iterdir() if p.name.startswith("labkit-")]
     assert not leftovers, f"temp dirs left behind: {leftovers}"
     assert peak.rss < MEMORY_LIMIT, peak.report()
+
+
+def test_the_binder_link_opens_jupyterlab_on_the_setup_notebook() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from binder_link import binder_url
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    expected = "https://mybinder.org/v2/gh/owner/repo/HEAD?urlpath=lab/tree/notebooks/00-setup.ipynb"
+    assert binder_url("https://github.com/owner/repo.git\n", "HEAD") == expected
+    assert binder_url("git@github.com:owner/repo.git", "HEAD") == expected
+    with pytest.raises(ValueError, match="not a GitHub repository"):
+        binder_url("https://example.org/owner/repo.git", "HEAD")
