@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import html
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,12 +24,11 @@ TICK = 0.25  # seconds between updates
 
 
 def _kernel() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:
+    # A kernel has IPython loaded already; a plain script must not pay for importing it here.
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
         return None
-    shell = get_ipython()
-    return getattr(shell, "kernel", None)
+    return getattr(ipython.get_ipython(), "kernel", None)
 
 
 def enabled() -> bool:
