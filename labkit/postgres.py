@@ -143,17 +143,47 @@ class Postgres:
         socket; ``wait_for=n`` polls until the count is ``n`` (or ``timeout`` passes) and
         returns the count then, so "back to baseline" is measured, not raced.
         """
+        sql, params = self._client_backends(application_name)
+        if state is not None:
+            sql += " and state in (%s, %s)"
+            params = (*params, state, f"{state} (aborted)")
+        return self._poll_count(sql, params, wait_for, timeout)
+
+    def wait_for_idle(self, application_name: str | None = None, *, timeout: float = 3.0) -> int:
+        """Wait until every client connection is ``idle``: no statement running, no transaction open.
+
+        That is a pool at rest, each connection handed back. Returns how many were still busy
+        when it stopped waiting (0, unless ``timeout`` passed first).
+        """
+        sql, params = self._client_backends(application_name)
+        return self._poll_count(sql + " and state <> 'idle'", params, 0, timeout)
+
+    def wait_for_query(self, application_name: str | None = None, *, timeout: float = 10.0) -> float:
+        """Wait until a client connection runs a statement (``state = 'active'``); seconds waited.
+
+        A load started in the background is "on its way" once the app it targets is querying:
+        measure from here, not after a guessed sleep, which a slow machine outruns.
+        """
+        began = time.monotonic()
+        while self.connections(application_name, state="active") == 0:
+            if time.monotonic() - began > timeout:
+                who = f"with application_name {application_name!r} " if application_name else ""
+                raise LabkitError(f"No client connection {who}ran a statement within {timeout:g} s.",
+                                  "Check that the load reaches the app and the app reaches this database "
+                                  "(srv.logs() shows its errors).")
+            time.sleep(0.01)
+        return time.monotonic() - began
+
+    def _client_backends(self, application_name: str | None) -> tuple[str, tuple[str, ...]]:
         sql = (
             "select count(*) from pg_stat_activity where backend_type = 'client backend' "
             "and pid <> pg_backend_pid()"
         )
-        params: tuple[str, ...] = ()
-        if application_name is not None:
-            sql += " and application_name = %s"
-            params = (application_name,)
-        if state is not None:
-            sql += " and state in (%s, %s)"
-            params = (*params, state, f"{state} (aborted)")
+        if application_name is None:
+            return sql, ()
+        return sql + " and application_name = %s", (application_name,)
+
+    def _poll_count(self, sql: str, params: tuple[str, ...], wait_for: int | None, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while True:
             count = int(self.query(sql, *params)[0][0])

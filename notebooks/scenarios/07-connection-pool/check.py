@@ -110,10 +110,7 @@ def _fits_the_server(pg: Postgres, srv: labkit.AppServer, processes: int, allowe
 
 def _survives_terminate(pg: Postgres, srv: labkit.AppServer, client: httpx.Client) -> None:
     assert client.get("/orders/1").status_code == 200, f"GET /orders/1 failed: {_last_error(srv)}"
-    deadline = time.monotonic() + 3  # until the request's connection is back in the pool, idle
-    while pg.query("select count(*) from pg_stat_activity where application_name = %s and state <> 'idle'",
-                   APP)[0][0] and time.monotonic() < deadline:
-        time.sleep(0.02)
+    pg.wait_for_idle(APP)  # the request's connection is back in the pool
     killed = pg.terminate(APP)
     assert killed >= 1, "The app held no connection to terminate after a request; is application_name still set?"
     pg.connections(APP, wait_for=0)
