@@ -79,7 +79,10 @@ class AppServer:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         cleanup.register("pgroup", self.process.pid)
-        self.client = httpx.Client(base_url=self.url, timeout=10.0)
+        # A fresh connection per request, as curl or a health checker makes: a kept-alive one can be
+        # closed by the server just as the next request goes out, and that reset is not the lesson.
+        self.client = httpx.Client(base_url=self.url, timeout=10.0,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
         self.ready_path = ready_path
         try:
             with StatusLine(f"waiting for the app on port {port}"):
