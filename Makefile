@@ -30,9 +30,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 # Every notebook under nbval COUNT times: failures and the slowest notebook.
+# STRESS=2 runs two busy processes alongside (a loaded machine); ONLY=04 picks notebooks by name.
 COUNT ?= 10
+STRESS ?= 0
+ONLY ?=
 soak: $(STAMP)
-	$(BIN)/python tools/soak.py $(COUNT)
+	$(BIN)/python tools/soak.py $(COUNT) --stress $(STRESS) --only "$(ONLY)"
 
 # Re-resolve the lock after changing the dependencies in pyproject.toml (needs uv).
 lock:
