@@ -59,13 +59,15 @@ def test_connections_by_state_finds_forgotten_transactions(local_pg: Postgres) -
 def test_wait_for_idle_waits_out_open_transactions(local_pg: Postgres) -> None:
     url = local_pg.url("psycopg2").replace("+psycopg2", "")
     busy = psycopg2.connect(url, application_name="resting")
-    busy.cursor().execute("select 1")  # psycopg2 leaves the transaction open: not idle
-    assert local_pg.wait_for_idle("resting", timeout=0.2) == 1
-    threading.Timer(0.3, busy.rollback).start()
-    started = time.monotonic()
-    assert local_pg.wait_for_idle("resting") == 0
-    assert 0.25 < time.monotonic() - started < 2.0
-    busy.close()
+    try:
+        busy.cursor().execute("select 1")  # psycopg2 leaves the transaction open: not idle
+        assert local_pg.wait_for_idle("resting", timeout=0.2) == 1
+        threading.Timer(0.3, busy.rollback).start()
+        started = time.monotonic()
+        assert local_pg.wait_for_idle("resting") == 0
+        assert time.monotonic() - started > 0.25  # it waited for the rollback, not returned at once
+    finally:
+        busy.close()
 
 
 def test_wait_for_query_returns_once_a_statement_runs_and_says_so_when_none_does(local_pg: Postgres) -> None:
@@ -73,14 +75,24 @@ def test_wait_for_query_returns_once_a_statement_runs_and_says_so_when_none_does
     with pytest.raises(LabkitError, match="No client connection with application_name 'sleeper' ran a statement"):
         local_pg.wait_for_query("sleeper", timeout=0.2)
     sleeper = psycopg2.connect(url, application_name="sleeper")
-    worker = threading.Thread(target=lambda: sleeper.cursor().execute("select pg_sleep(1)"))
-    started = time.monotonic()
+    ended: list[str] = []
+
+    def sleep() -> None:
+        try:
+            sleeper.cursor().execute("select pg_sleep(30)")
+        except psycopg2.Error as exc:  # ended by the terminate below
+            ended.append(type(exc).__name__)
+
+    worker = threading.Thread(target=sleep)
     worker.start()
-    waited = local_pg.wait_for_query("sleeper")
-    assert waited < 1.0 and time.monotonic() - started < 1.0  # it returned while the sleep still ran
-    assert local_pg.connections("sleeper", state="active") == 1
-    worker.join()
-    sleeper.close()
+    try:
+        local_pg.wait_for_query("sleeper")
+        assert local_pg.connections("sleeper", state="active") == 1  # it returned while the statement runs
+    finally:
+        local_pg.terminate("sleeper")
+        worker.join()
+        sleeper.close()
+    assert ended  # the statement was still running when the test ended it
 
 
 def test_listens_on_loopback_only_with_a_random_password(local_pg: Postgres, fresh_pg: Postgres) -> None:

@@ -66,7 +66,10 @@ def test_the_environment_forces_it_on_and_off(kernel) -> None:
     forced_off = "import os; os.environ['LABKIT_PROGRESS'] = '0'\n" + WORK
     assert display_messages(kernel, forced_off, allow_stdin=True) == []
     forced_on = "import os; os.environ['LABKIT_PROGRESS'] = '1'\n" + WORK
-    assert display_messages(kernel, forced_on, allow_stdin=False), "LABKIT_PROGRESS=1 shows the line anyway"
+    try:
+        assert display_messages(kernel, forced_on, allow_stdin=False), "LABKIT_PROGRESS=1 shows the line anyway"
+    finally:  # the kernel is shared by the tests of this file
+        display_messages(kernel, "import os; os.environ.pop('LABKIT_PROGRESS', None)", allow_stdin=False)
 
 
 def test_a_failure_leaves_a_cross(kernel) -> None:
