@@ -76,7 +76,13 @@ def _works_with_provider_url(lab: Any) -> Any:
 def _loop_stays_free(srv: Any, pg: Any) -> None:
     running = labkit.start_load(f"{srv.url}/report?seconds={SECONDS}", requests=REPORTS, concurrency=REPORTS,
                                 timeout=15, deadline=20)
-    pg.wait_for_query()  # the reports reach the database: measure /health from here
+    try:
+        pg.wait_for_query()  # the reports reach the database: measure /health from here
+    except labkit.LabkitError:
+        failed = running.result()
+        raise AssertionError(
+            f"{REPORTS} concurrent GET /report never got as far as a query in PostgreSQL "
+            f"(answers: {dict(failed.outcomes)}). The app log says: {_error_line(srv)}") from None
     time.sleep(0.05)  # the rest of the burst, sent in the same instant, reaches the app
     health = labkit.load(f"{srv.url}/health", requests=5, concurrency=5, timeout=15, deadline=20)
     burst = running.result()

@@ -10,7 +10,8 @@ connections), and ``APPLICATION_NAME`` set so that its connections can be counte
 3. after a PostgreSQL restart with no traffic in between, the next 5 requests all answer 200;
 4. with PostgreSQL stopped, ``GET /health/live`` answers 200 and ``GET /health/ready`` 503 within a
    few seconds; once PostgreSQL is back, ``/health/ready`` answers 200 again;
-5. stopped with Ctrl+C, the app exits with code 0 and leaves no connection open;
+5. stopped with Ctrl+C, the app exits with code 0 (its connections close with the process whatever
+   the code does, so whether it closes them itself is judged in 6);
 6. started and stopped inside one Python process (as a test suite or a second app does), the app
    closes every connection when its lifespan ends;
 7. the project's own suite (``python -m pytest``) passes, with at least 5 tests.
@@ -40,6 +41,7 @@ DATABASE = "lab12_check"
 APP = "interviews-api-check"  # the application_name the check gives the app (APPLICATION_NAME)
 SHARE = 8  # about this many connections per process, from the server's limit
 BURST = 24
+PYTEST_SUMMARY = re.compile(r"\b(\d+ (passed|failed|errors?)|no tests ran)\b.* in \d")
 MIN_TESTS = 5  # the suite the project came with has 5 tests: deleting them is not a fix
 PYTEST_ARGS = ["-q", "--color=no", "--tb=no", "-rfE", "-p", "no:cacheprovider"]  # the summary is all the check reads
 
@@ -133,11 +135,9 @@ def _ready_says_503(srv: AppServer, pg: Postgres) -> None:
     assert back == "200", f"PostgreSQL was back, but GET /health/ready still answered {back} after 5 s."
 
 
-def _stops_cleanly(srv: AppServer, pg: Postgres) -> None:
+def _stops_cleanly(srv: AppServer) -> None:
     stopped = srv.stop()
-    left = pg.connections(APP, wait_for=0)
     assert stopped.exit_code == 0, f"After Ctrl+C the app exited with code {stopped.exit_code}, not 0."
-    assert left == 0, f"{left} connection(s) of the app were still open after it had exited."
 
 
 def _closes_in_process(output: str) -> None:
@@ -158,7 +158,9 @@ def _closes_in_process(output: str) -> None:
 def _suite_passes(output: str) -> None:
     lines = [line for line in output.strip().splitlines() if not line.startswith(("LIFESPAN ", "SUITE exit"))]
     exit_code = int(m.group(1)) if (m := re.search(r"^SUITE exit (-?\d+)$", output, re.MULTILINE)) else None
-    summary = lines[-1] if lines else "no output"
+    # pytest's own last word ("5 passed in 0.31s"), not whatever the process printed after it
+    summaries = [line for line in lines if PYTEST_SUMMARY.search(line)]
+    summary = summaries[-1] if summaries else (lines[-1] if lines else "no output")
     passed = int(m.group(1)) if (m := re.search(r"(\d+) passed", summary)) else 0
     if exit_code == 0 and passed >= MIN_TESTS:
         return
@@ -203,7 +205,7 @@ def check(lab: Lab) -> None:
             judge(lambda: _fits_the_server(served, pg, processes, allowed))
             judge(lambda: _survives_restart(served, pg))
             judge(lambda: _ready_says_503(served, pg))
-            judge(lambda: _stops_cleanly(served, pg))
+            judge(lambda: _stops_cleanly(served))
         ran = lab.run(["python", str(RUNNER), *PYTEST_ARGS], env=env, timeout=90)
         judge(lambda: _closes_in_process(ran.output))
         judge(lambda: _suite_passes(ran.output))
