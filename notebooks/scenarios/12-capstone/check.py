@@ -4,7 +4,8 @@ The app runs under a real uvicorn (``app.main:app``) against a database of the c
 ``APP_PROCESSES`` set so that the server's limit leaves each process a small share (about 8
 connections), and ``APPLICATION_NAME`` set so that its connections can be counted. In order:
 
-1. each middleware runs once: every response carries one ``Server-Timing`` value;
+1. each middleware runs once: every response carries one ``Server-Timing`` value, and timing is the
+   outermost: a CORS preflight, which CORS answers by itself, carries it too;
 2. 24 concurrent ``GET /stats`` (each holds a connection for 0.1 s) all answer 200, and the app
    never holds more connections than (max_connections - reserved slots) / APP_PROCESSES;
 3. after a PostgreSQL restart with no traffic in between, the next 5 requests all answer 200;
@@ -78,6 +79,13 @@ def _middleware_once(srv: AppServer) -> None:
         f"A response carries {len(timings)} Server-Timing values ({', '.join(timings) or 'none'}), not 1: "
         "TimingMiddleware runs that many times per request. Build the stack in one list, each class once, "
         "outermost first: FastAPI(middleware=[Middleware(TimingMiddleware), Middleware(CORSMiddleware, ...)])."
+    )
+    preflight = httpx.options(srv.url + "/questions", timeout=5.0, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.headers.get_list("server-timing"), (
+        f"A CORS preflight (OPTIONS, answered {preflight.status_code} by CORSMiddleware itself) carries no "
+        "Server-Timing: TimingMiddleware sits inside CORS, so the answers CORS gives alone are never timed. "
+        "List TimingMiddleware first (outermost) in the one middleware list."
     )
 
 
