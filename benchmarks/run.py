@@ -79,7 +79,7 @@ def run_notebook(name: str) -> tuple[float, int, int]:
 
 def docker_image_ready() -> bool:
     try:
-        from labkit.pg_container import docker_client, image
+        from labkit._postgres._container import docker_client, image
 
         docker_client().images.get(image())
         return True

@@ -1,17 +1,81 @@
 """labkit: the helpers behind Backend Lifecycle Lab.
 
-A real PostgreSQL (:func:`postgres`), broken scenarios and their fixes
-(:class:`Lab`), real uvicorn processes (:meth:`Lab.serve`), the set-up
-report (:func:`env`), and the learner's progress (:func:`progress`).
+What notebooks and scenario checks use is exported here and documented in the README's API
+block; everything else lives in private modules (``labkit._name``) and may change.
+
+- a real PostgreSQL: :func:`postgres`, :class:`Postgres`
+- a scenario the learner edits: :class:`Lab` (``lab.serve`` runs the app as :class:`AppServer`)
+- load and evidence: :func:`load`, :func:`start_load`, :func:`claim`, :func:`wait_until`
+- the learner's side: :func:`progress`, :func:`env`, :func:`command` (the ``labkit`` CLI)
+- display: :class:`Table`, :class:`Code`
+
+Names load on first use (PEP 562), so ``import labkit.doctor`` or ``labkit progress`` does not
+pay for SQLAlchemy, psycopg2 and httpx. The server backends are the private package
+``labkit._postgres``: a public package ``labkit.postgres`` would clash with the function.
 """
 
-from labkit.appserver import AppExited, AppNotAnswering, AppServer
-from labkit.claims import claim
-from labkit.envreport import env
-from labkit.errors import LabkitError
-from labkit.lab import Lab
-from labkit.learner_progress import progress
-from labkit.load import LoadResult, load, start_load
-from labkit.postgres import Postgres, postgres
+from __future__ import annotations
 
-__all__ = ["AppExited", "AppNotAnswering", "AppServer", "Lab", "LabkitError", "LoadResult", "Postgres", "claim", "env", "load", "postgres", "progress", "start_load"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> (private module, name there)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "AppExited": ("labkit._appserver", "AppExited"),
+    "AppNotAnswering": ("labkit._appserver", "AppNotAnswering"),
+    "AppServer": ("labkit._appserver", "AppServer"),
+    "Stopped": ("labkit._appserver", "Stopped"),
+    "claim": ("labkit._claims", "claim"),
+    "command": ("labkit._cli", "main"),
+    "Code": ("labkit._display", "Code"),
+    "Table": ("labkit._display", "Table"),
+    "env": ("labkit._envreport", "env"),
+    "LabkitError": ("labkit._errors", "LabkitError"),
+    "Lab": ("labkit._lab", "Lab"),
+    "Ran": ("labkit._lab", "Ran"),
+    "Verdict": ("labkit._lab", "Verdict"),
+    "LoadResult": ("labkit._load", "LoadResult"),
+    "load": ("labkit._load", "load"),
+    "start_load": ("labkit._load", "start_load"),
+    "free_port": ("labkit._ports", "free_port"),
+    "progress": ("labkit._progress", "progress"),
+    "Scenario": ("labkit._scenario", "Scenario"),
+    "scenarios": ("labkit._scenario", "available"),
+    "WaitTimeout": ("labkit._waiting", "WaitTimeout"),
+    "wait_until": ("labkit._waiting", "wait_until"),
+    "Postgres": ("labkit._postgres", "Postgres"),
+    "postgres": ("labkit._postgres", "postgres"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'labkit' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:
+    from labkit._appserver import AppExited, AppNotAnswering, AppServer, Stopped
+    from labkit._claims import claim
+    from labkit._cli import main as command
+    from labkit._display import Code, Table
+    from labkit._envreport import env
+    from labkit._errors import LabkitError
+    from labkit._lab import Lab, Ran, Verdict
+    from labkit._load import LoadResult, load, start_load
+    from labkit._ports import free_port
+    from labkit._postgres import Postgres, postgres
+    from labkit._progress import progress
+    from labkit._scenario import Scenario
+    from labkit._scenario import available as scenarios
+    from labkit._waiting import WaitTimeout, wait_until

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.pg_local import LocalServer
-from labkit.postgres import Postgres
+from labkit._postgres._local import LocalServer
+from labkit._postgres import Postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -76,7 +76,7 @@ def test_bad_configuration_gets_one_clear_error(env: dict[str, str], expected: s
 @pytest.mark.usefixtures("nothing_left_behind")
 def test_no_binaries_anywhere() -> None:
     code = textwrap.dedent("""
-        import labkit.pg_binaries as b
+        from labkit._postgres import _binaries as b
         b._embedded_bindir = lambda: None   # as on a machine without the wheel
         b._system_bindirs = lambda: []      # and without a system PostgreSQL
     """) + PROBE.replace("labkit.postgres()", "labkit.postgres('local')")

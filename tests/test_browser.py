@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 
-from labkit.ports import free_port
+from labkit._ports import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit.cli import main
+from labkit._cli import main
 from labkit.doctor import Options, registry, scan
 from labkit.doctor.walker import Walker
-from labkit.scenario import Scenario, available
+from labkit._scenario import Scenario, available
 
 FIXTURES = Path(__file__).parent / "doctor_fixtures"
 MARK = re.compile(r"#.*?\bexpect:\s*([\w-]+(?:\s*,\s*[\w-]+)*)")

@@ -13,7 +13,7 @@ def test_env_report_names_backend_versions_and_reason() -> None:
 
 
 def test_labkit_env_command_answers() -> None:
-    result = subprocess.run([sys.executable, "-m", "labkit.cli", "env"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "labkit", "env"], capture_output=True, text=True, timeout=60)
     assert result.returncode in (0, 1)
     assert result.stdout.startswith("Backend: ")
 

@@ -19,8 +19,8 @@ OWNER = textwrap.dedent("""
     pg = labkit.postgres("local")
     lab = labkit.Lab("00-hello", pg=pg, workdir=sys.argv[1])
     srv = lab.serve(ready_path="/health")
-    server = pg._server
-    print(json.dumps({"pids": [server.process.pid, srv.pid], "dirs": [str(server.root), str(srv._log_dir)]}),
+    server = pg.server
+    print(json.dumps({"pids": [server.process.pid, srv.pid], "dirs": [str(server.root), str(srv.log_dir)]}),
           flush=True)
     sys.stdin.read()  # wait to be killed
 """)
@@ -73,7 +73,7 @@ def test_normal_exit_cleans_up_without_the_watchdog(tmp_path: Path) -> None:
 
 
 def test_two_servers_in_parallel_do_not_clash(tmp_path: Path) -> None:
-    code = "import labkit; pg = labkit.postgres('local'); print(pg._server.endpoint.port, pg._server.root)"
+    code = "import labkit; pg = labkit.postgres('local'); print(pg.server.endpoint.port, pg.server.root)"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)

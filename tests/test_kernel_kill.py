@@ -16,8 +16,8 @@ import json, labkit
 pg = labkit.postgres("local")
 lab = labkit.Lab("00-hello", pg=pg, workdir={workdir!r})
 srv = lab.serve(ready_path="/health")
-print(json.dumps({{"kernel": __import__("os").getpid(), "pids": [pg._server.process.pid, srv.pid],
-                  "dirs": [str(pg._server.root), str(srv._log_dir)]}}))
+print(json.dumps({{"kernel": __import__("os").getpid(), "pids": [pg.server.process.pid, srv.pid],
+                  "dirs": [str(pg.server.root), str(srv.log_dir)]}}))
 """
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from labkit import AppExited, Lab, LabkitError
-from labkit.ports import free_port
-from labkit.postgres import Postgres
+from labkit._ports import free_port
+from labkit._postgres import Postgres
 
 from conftest import FIXTURES
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from labkit import Lab, progress
-from labkit.cli import main
+from labkit._cli import main
 
 from conftest import FIXTURES
 

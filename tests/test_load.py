@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit.postgres import Postgres
+from labkit._postgres import Postgres
 
 
 def test_load_counts_outcomes_against_a_real_app(local_pg: Postgres, tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_load_counts_outcomes_against_a_real_app(local_pg: Postgres, tmp_path: P
 
 
 def test_refused_connections_are_outcomes_not_crashes() -> None:
-    from labkit.ports import free_port
+    from labkit._ports import free_port
 
     result = labkit.load(f"http://127.0.0.1:{free_port()}/", requests=3, concurrency=3, timeout=2)
     assert result.outcomes == {"ConnectError": 3}

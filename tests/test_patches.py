@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import patches
+from labkit import _patches as patches
 
 
 def write(root: Path, files: dict[str, str]) -> None:

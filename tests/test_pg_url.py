@@ -1,8 +1,8 @@
 import pytest
 
-from labkit.errors import LabkitError
-from labkit.pg_endpoint import Endpoint
-from labkit.pg_url import driver_url, parse_external
+from labkit._errors import LabkitError
+from labkit._postgres._endpoint import Endpoint
+from labkit._postgres._url import driver_url, parse_external
 
 
 def test_libpq_style_url_is_refused_with_the_asyncpg_form() -> None:

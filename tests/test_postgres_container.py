@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
-from labkit.errors import LabkitError
-from labkit.pg_container import ContainerServer, docker_client
-from labkit.postgres import Postgres
+from labkit._errors import LabkitError
+from labkit._postgres._container import ContainerServer, docker_client
+from labkit._postgres import Postgres
 
 
 def engine_answers() -> bool:
@@ -41,7 +41,7 @@ def container_pg() -> Iterator[Postgres]:
 
 
 def test_port_published_on_loopback_only(container_pg: Postgres) -> None:
-    server = container_pg._server
+    server = container_pg.server
     assert isinstance(server, ContainerServer)
     bindings = server.container.get_wrapped_container().attrs["HostConfig"]["PortBindings"]["5432/tcp"]
     assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
@@ -62,7 +62,7 @@ def test_stop_start_and_configure(container_pg: Postgres) -> None:
 
 def test_close_removes_the_container() -> None:
     pg = Postgres(ContainerServer(), "tests")
-    container_id = pg._server.container_id
+    container_id = pg.server.container_id
     pg.close()
     listed = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True).stdout
     assert container_id not in listed
@@ -73,7 +73,7 @@ def test_sigkilled_owner_leaves_no_container() -> None:
         import json, sys
         import labkit
         pg = labkit.postgres("container")
-        print(json.dumps(pg._server.container_id), flush=True)
+        print(json.dumps(pg.server.container_id), flush=True)
         sys.stdin.read()
     """)
     owner = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

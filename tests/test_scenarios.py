@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit.scenario import Scenario, available
+from labkit._scenario import Scenario, available
 
 
 @pytest.mark.parametrize("name", available())

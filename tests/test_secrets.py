@@ -21,7 +21,7 @@ def test_notebook_00_never_shows_the_password() -> None:
         shown = [run_cell(client, "".join(cell["source"]) + "\n;") for cell in notebook["cells"]
                  if cell["cell_type"] == "code"]
         shown.append(run_cell(client, "print(repr(pg), report, srv.logs())"))
-        password = run_cell(client, "print(pg._server.endpoint.password)").strip()
+        password = run_cell(client, "print(pg.server.endpoint.password)").strip()
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -10,7 +10,7 @@ from jupyter_client.manager import start_new_kernel
 # A second of work with a detail that counts up, as a load does.
 WORK = """
 import time
-from labkit.status_line import StatusLine
+from labkit._status_line import StatusLine
 ticks = []
 with StatusLine("demo work", lambda: f"{len(ticks)} ticks"):
     for _ in range(10):
@@ -63,18 +63,18 @@ def test_unattended_runs_see_nothing(kernel) -> None:
 
 
 def test_the_environment_forces_it_on_and_off(kernel) -> None:
-    forced_off = "import os; os.environ['LABKIT_PROGRESS'] = '0'\n" + WORK
+    forced_off = "import os; os.environ['LABKIT_STATUS_LINE'] = '0'\n" + WORK
     assert display_messages(kernel, forced_off, allow_stdin=True) == []
-    forced_on = "import os; os.environ['LABKIT_PROGRESS'] = '1'\n" + WORK
+    forced_on = "import os; os.environ['LABKIT_STATUS_LINE'] = '1'\n" + WORK
     try:
-        assert display_messages(kernel, forced_on, allow_stdin=False), "LABKIT_PROGRESS=1 shows the line anyway"
+        assert display_messages(kernel, forced_on, allow_stdin=False), "LABKIT_STATUS_LINE=1 shows the line anyway"
     finally:  # the kernel is shared by the tests of this file
-        display_messages(kernel, "import os; os.environ.pop('LABKIT_PROGRESS', None)", allow_stdin=False)
+        display_messages(kernel, "import os; os.environ.pop('LABKIT_STATUS_LINE', None)", allow_stdin=False)
 
 
 def test_a_failure_leaves_a_cross(kernel) -> None:
     failing = WORK.replace("time.sleep(0.1)", "time.sleep(0.1)\n        if len(ticks) == 8: raise ValueError('boom')")
-    code = "import os; os.environ.pop('LABKIT_PROGRESS', None)\ntry:\n" + "\n".join(
+    code = "import os; os.environ.pop('LABKIT_STATUS_LINE', None)\ntry:\n" + "\n".join(
         "    " + line for line in failing.strip().splitlines()) + "\nexcept ValueError:\n    pass\n"
     texts = [m["content"]["data"]["text/html"] for m in display_messages(kernel, code, allow_stdin=True)]
     assert "✗ demo work · 8 ticks" in texts[-1], texts
@@ -83,7 +83,7 @@ def test_a_failure_leaves_a_cross(kernel) -> None:
 def test_a_background_load_reports_into_the_cell_that_started_it(kernel) -> None:
     code = """
 import os, threading, http.server
-os.environ.pop('LABKIT_PROGRESS', None)
+os.environ.pop('LABKIT_STATUS_LINE', None)
 import labkit
 class Quiet(http.server.BaseHTTPRequestHandler):
     def do_GET(self):

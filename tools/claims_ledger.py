@@ -21,17 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # labkit from this checkout, also when it is not installed
 
-from labkit.claims import DEPENDS, MIME, SEED_NAMES, SEEDS, Claim, parse  # noqa: E402
+from labkit._claims import DEPENDS, MIME, Claim, parse, reports  # noqa: E402
 
 LEDGER = ROOT / "docs" / "claims.md"
 PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "asyncpg", "psycopg2-binary", "pydantic", "pytest-asyncio")
-SOURCES = {  # what each seed is, in a few words (the documents themselves are not part of the repository)
-    "000": "a technical fix report: engine and `create_all` at import, lifespan, `--reload` on Windows, pool settings",
-    "001": "the same fix as a summary and runbook: lifespan flow, pool sizing per load, what is safe to change",
-    "002": "a stability audit: psycopg2 under an async engine, session factories, asyncpg URLs and their parameters",
-    "003": "a user story and its review: async engine and pool, `get_db`, `on_event`, secrets, pre-ping, timeouts, tests",
-    "004": "an architecture review: four entry points, two database modules, import cycles, middleware order, pool limits",
-}
 SHOWN = {"holds": "holds", "false": "**false**", DEPENDS: "*depends on version*"}
 
 
@@ -135,9 +128,9 @@ def render(entries: list[Entry], versions: dict[str, str], python: str) -> str:
         f"{totals['false']} {'is' if totals['false'] == 1 else 'are'} false, "
         f"{totals[DEPENDS]} {'depends' if totals[DEPENDS] == 1 else 'depend'} on the version.",
     ]
-    for seed in SEEDS:
+    for seed, report in reports().items():
         rows = [entry for entry in entries if entry.claim.seed == seed]
-        lines += ["", f"## Seed {seed}: the {SEED_NAMES[seed]}", "", SOURCES[seed][0].upper() + SOURCES[seed][1:] + ".", ""]
+        lines += ["", f"## Seed {seed}: the {report['name']}", "", report["about"][0].upper() + report["about"][1:] + ".", ""]
         if not rows:
             lines.append("No claim of this seed is tested yet.")
             continue

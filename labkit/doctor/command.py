@@ -16,7 +16,7 @@ from labkit.doctor import options as options_module
 from labkit.doctor import output, registry
 from labkit.doctor.findings import Finding, Report
 from labkit.doctor.walk import package_prefix
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

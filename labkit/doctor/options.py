@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.doctor import registry
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 DEFAULT_POOL_LIMIT = 30
 

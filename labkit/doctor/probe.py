@@ -33,7 +33,7 @@ from typing import Any
 
 from labkit.doctor.findings import AppReport, DoctorError, Finding
 from labkit.doctor.scanner import Project
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 # No password: nothing listens on port 9, so the connection is refused before any authentication.
 UNREACHABLE_URL = "postgresql+asyncpg://doctor@127.0.0.1:9/doctor"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 Origin = Literal["static", "file", "runtime"]
 

@@ -20,7 +20,7 @@ from labkit.doctor.suppress import Suppressions
 from labkit.doctor.values import SymbolTable
 from labkit.doctor.walk import first_party, module_name, package_prefix, python_files
 from labkit.doctor.walker import Walker
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 
 @dataclass

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from labkit.errors import LabkitError
-from labkit.ports import free_port
+from labkit._errors import LabkitError
+from labkit._ports import free_port
 
 # Imports app.main, then counts the connections to its database that are not this counter's own.
 IMPORT_AND_COUNT = textwrap.dedent("""

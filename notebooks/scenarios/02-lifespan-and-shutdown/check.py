@@ -21,7 +21,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 
 from labkit import AppExited, LabkitError
-from labkit.ports import free_port
+from labkit._ports import free_port
 
 if TYPE_CHECKING:
     from labkit import Lab, Postgres

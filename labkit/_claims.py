@@ -20,19 +20,20 @@ run: no timings, ports, pids, paths or version numbers (the ledger takes version
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import tomllib
 from dataclasses import dataclass
 from typing import Literal
 
-# The source documents (../shared/seeds/NNN_*.txt), by number, with the short name a notebook shows.
-SEED_NAMES = {"000": "fix report", "001": "fix summary", "002": "stability audit", "003": "user story review",
-              "004": "architecture review"}
-SEEDS = tuple(SEED_NAMES)
+from labkit._scenario import scenarios_root
+
+REPORTS_FILE = "incident_reports.toml"  # course content, beside the scenarios folder
 DEPENDS = "depends on version"
 MIME = "application/vnd.labkit.claim+json"
 
-Verdict = Literal["holds", "false", "depends on version"]
+ClaimVerdict = Literal["holds", "false", "depends on version"]
 
 _SHOWN = {"holds": "HOLDS on today's versions", "false": "FALSE on today's versions", DEPENDS: "DEPENDS ON VERSION"}
 _LINE = re.compile(
@@ -52,13 +53,24 @@ _HOLDS: dict[str, bool | str] = {"holds": True, "false": False, DEPENDS: DEPENDS
 MAX_SAYS, MAX_EVIDENCE = 120, 240
 
 
+@functools.cache
+def reports() -> dict[str, dict[str, str]]:
+    """The incident reports of the course, by number: ``{"000": {"name": ..., "about": ...}}``."""
+    return tomllib.loads((scenarios_root().parent / REPORTS_FILE).read_text())
+
+
+def report_names() -> dict[str, str]:
+    """The short name of each incident report, by number (``"000": "fix report"``)."""
+    return {number: report["name"] for number, report in reports().items()}
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim of one seed and what the run made of it."""
 
     seed: str  # "000" ... "004"
     says: str  # the claim, short, in the seed's sense (quoted in the line)
-    verdict: Verdict
+    verdict: ClaimVerdict
     evidence: str  # what was measured, one line
 
     def text(self) -> str:
@@ -70,7 +82,7 @@ class Claim:
         return (
             f'<div style="margin:4px 0" title="every claim and its verdict: docs/claims.md">'
             f'<span style="background:{_BADGE[self.verdict]};color:#fff;border-radius:3px;padding:1px 6px;'
-            f'font-weight:600">{html.escape(badge)}</span> the {SEED_NAMES[self.seed]} (seed {self.seed}) says: '
+            f'font-weight:600">{html.escape(badge)}</span> the {report_names()[self.seed]} (seed {self.seed}) says: '
             f"&ldquo;{html.escape(self.says)}&rdquo;. Measured: {html.escape(self.evidence)}</div>"
         )
 
@@ -88,13 +100,13 @@ class Claim:
 def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Claim:
     """A checked :class:`Claim`; raises ``TypeError``/``ValueError`` on anything the ledger cannot use."""
     if type(holds) is bool:  # not 0/1, not numpy.bool_: a measured comparison gives a bool
-        verdict: Verdict = "holds" if holds else "false"
+        verdict: ClaimVerdict = "holds" if holds else "false"
     elif isinstance(holds, str) and holds == DEPENDS:
         verdict = DEPENDS
     else:
         raise TypeError(f"holds must be True, False or {DEPENDS!r}, not {holds!r}")
-    if seed not in SEEDS:
-        raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {seed!r}")
+    if seed not in report_names():
+        raise ValueError(f"seed must be one of {', '.join(report_names())}, not {seed!r}")
     for name, value, limit in (("says", says, MAX_SAYS), ("evidence", evidence, MAX_EVIDENCE)):
         if not isinstance(value, str) or not value.strip() or value != value.strip() or "\n" in value:
             raise ValueError(f"{name} must be one non-empty line without surrounding spaces: {value!r}")

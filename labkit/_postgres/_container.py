@@ -3,20 +3,20 @@
 The port is published on 127.0.0.1 only and the URL is built with that host
 (testcontainers may report a bridge gateway instead). Ryuk, testcontainers'
 reaper, needs an image from a registry; it is disabled and the watchdog in
-:mod:`labkit.cleanup` removes the container instead.
+:mod:`labkit._cleanup` removes the container instead.
 """
 
 from __future__ import annotations
 
 import os
-import time
 
 import psycopg2
 
-from labkit import cleanup
-from labkit.errors import LabkitError
-from labkit.pg_endpoint import Endpoint, new_password
-from labkit.ports import LOOPBACK, ensure_free, free_port
+from labkit import _cleanup
+from labkit._errors import LabkitError
+from labkit._postgres._endpoint import Endpoint, new_password
+from labkit._ports import LOOPBACK, ensure_free, free_port
+from labkit._waiting import wait_until
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 READY_TIMEOUT = 60.0
@@ -67,7 +67,7 @@ class ContainerServer:
         try:
             self.container.start()
             self.container_id = self.container.get_wrapped_container().id
-            cleanup.register("container", self.container_id)
+            _cleanup.register("container", self.container_id)
             self._wait_ready()
         except BaseException:
             self.close()
@@ -91,22 +91,19 @@ class ContainerServer:
                 "or set LABKIT_BACKEND=local.",
             ) from None
 
+    def _answers(self) -> bool:
+        try:
+            psycopg2.connect(
+                host=LOOPBACK, port=self.endpoint.port, user=USER, password=self.endpoint.password,
+                dbname=DATABASE, connect_timeout=2,
+            ).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            try:
-                psycopg2.connect(
-                    host=LOOPBACK, port=self.endpoint.port, user=USER, password=self.endpoint.password,
-                    dbname=DATABASE, connect_timeout=2,
-                ).close()
-                return
-            except psycopg2.OperationalError:
-                if time.monotonic() > deadline:
-                    raise LabkitError(
-                        f"The PostgreSQL container did not answer within {READY_TIMEOUT:.0f} s.",
-                        "Check `docker logs` of the container, or set LABKIT_BACKEND=local.",
-                    ) from None
-                time.sleep(0.1)
+        wait_until(self._answers, timeout=READY_TIMEOUT, what="the PostgreSQL container to answer",
+                   fix="Check `docker logs` of the container, or set LABKIT_BACKEND=local.", interval=0.1)
 
     def stop(self) -> None:
         self.container.get_wrapped_container().stop(timeout=10)
@@ -130,5 +127,5 @@ class ContainerServer:
             pass
         finally:
             if self.container_id is not None:
-                cleanup.release("container", self.container_id)
+                _cleanup.release("container", self.container_id)
             self.container_id = None

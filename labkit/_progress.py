@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from labkit.display import Table
-from labkit.scenario import available, scenarios_root
+from labkit._display import Table
+from labkit._scenario import available, scenarios_root
 
 PROGRESS_DIR = ".progress"
 

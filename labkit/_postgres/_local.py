@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg2
 
-from labkit import cleanup
-from labkit.errors import LabkitError
-from labkit.pg_binaries import PgBinaries, find_binaries
-from labkit.pg_endpoint import Endpoint, new_password
-from labkit.ports import LOOPBACK, ensure_free, free_port
+from labkit import _cleanup
+from labkit._errors import LabkitError
+from labkit._postgres._binaries import PgBinaries, find_binaries
+from labkit._postgres._endpoint import Endpoint, new_password
+from labkit._ports import LOOPBACK, ensure_free, free_port
+from labkit._process import ChildProcess
+from labkit._waiting import WaitTimeout, wait_until
 
 SUPERUSER = "postgres"
 TEMPLATE_LAYOUT = "v2"  # bump when the initdb options change
@@ -168,7 +168,7 @@ class LocalServer:
             ensure_free(port, "the local PostgreSQL")
         template = _template_dir(self.binaries, self.user)
         self.root = Path(tempfile.mkdtemp(prefix="labkit-pg-", dir=_scratch_dir()))
-        cleanup.register("dir", self.root)
+        _cleanup.register("dir", self.root)
         self.data = self.root / "data"
         self.sockets = self.root / "sock"
         shutil.copytree(template, self.data, symlinks=True)
@@ -176,7 +176,7 @@ class LocalServer:
         self.user.give(self.root)
         self.log_path = self.root / "postgres.log"
         self.endpoint = Endpoint(LOOPBACK, port or free_port(), SUPERUSER, new_password(), "postgres")
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ChildProcess | None = None
         try:
             self.start()
             self._set_password()
@@ -216,36 +216,36 @@ class LocalServer:
             conn.close()
 
     def start(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.alive:
             return
         ensure_free(self.endpoint.port, "the local PostgreSQL")
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.root, start_new_session=True, **self.user.popen_kwargs(),  # type: ignore[arg-type]
-            )
-        cleanup.register("pgroup", self.process.pid)
+            self.process = ChildProcess(self._command(), cwd=self.root, stdout=log,
+                                        run_as=self.user.popen_kwargs())
         self._wait_ready()
 
-    def _wait_ready(self) -> None:
+    def _answers(self) -> bool:
         assert self.process is not None
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise LabkitError(
-                    f"The local PostgreSQL exited during start-up (code {self.process.returncode}):\n{self.log_tail()}",
-                    "Read the log lines above; `labkit env` checks the set-up.",
-                )
-            try:
-                self._socket_connect().close()
-                return
-            except psycopg2.OperationalError:
-                if time.monotonic() > deadline:
-                    raise LabkitError(
-                        f"The local PostgreSQL did not answer within {READY_TIMEOUT:.0f} s:\n{self.log_tail()}",
-                        "Read the log lines above; a very slow disk or an antivirus can cause this.",
-                    ) from None
-                time.sleep(0.01)
+        if not self.process.alive:
+            raise LabkitError(
+                f"The local PostgreSQL exited during start-up (code {self.process.returncode}):\n{self.log_tail()}",
+                "Read the log lines above; `labkit env` checks the set-up.",
+            )
+        try:
+            self._socket_connect().close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
+    def _wait_ready(self) -> None:
+        try:
+            wait_until(self._answers, timeout=READY_TIMEOUT, what="the local PostgreSQL to answer",
+                       interval=0.01)
+        except WaitTimeout:
+            raise LabkitError(
+                f"The local PostgreSQL did not answer within {READY_TIMEOUT:.0f} s:\n{self.log_tail()}",
+                "Read the log lines above; a very slow disk or an antivirus can cause this.",
+            ) from None
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -255,23 +255,11 @@ class LocalServer:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT): clients are disconnected, the data dir stays."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        cleanup.release("pgroup", process.pid)
+        if self.process is not None:
+            self.process.stop(STOP_TIMEOUT)
 
     def close(self) -> None:
         """Stop the server and delete its data dir."""
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
-        cleanup.release("dir", self.root)
+        _cleanup.release("dir", self.root)

@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from labkit.display import Table
-from labkit.errors import LabkitError
-from labkit.status_line import StatusLine
+from labkit._display import Table
+from labkit._errors import LabkitError
+from labkit._ports import LOOPBACK, LOOPBACK_NAMES
+from labkit._status_line import StatusLine
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,8 @@ class LoadResult:
 
 def _check_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
-    if host not in LOOPBACK_HOSTS:
-        raise LabkitError(f"labkit.load only targets this machine (127.0.0.1), not {host!r}.",
+    if host not in LOOPBACK_NAMES:
+        raise LabkitError(f"labkit.load only targets this machine ({LOOPBACK}), not {host!r}.",
                           "Point it at an app labkit serves (srv.url).")
 
 

@@ -11,25 +11,29 @@ import atexit
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
-from labkit import cleanup, learner_progress, patches
-from labkit.appserver import AppExited, AppNotAnswering, AppServer
-from labkit.display import Code, Table
-from labkit.errors import LabkitError
-from labkit.ports import ensure_free, free_port
-from labkit.scenario import Scenario, Step
-from labkit.status_line import StatusLine
+
+from labkit import _progress as learner_progress
+
+from labkit import _patches as patches
+from labkit._appserver import AppExited, AppNotAnswering, AppServer
+from labkit._display import Code, Table
+from labkit._errors import LabkitError
+from labkit._ports import LOOPBACK, ensure_free, free_port
+from labkit._process import ChildProcess
+from labkit._scenario import Scenario, Step
+from labkit._status_line import StatusLine
+from labkit._waiting import WaitTimeout, wait_until
 
 if TYPE_CHECKING:
-    from labkit.postgres import Postgres
+    from labkit._postgres import Postgres
 
 STATE_FILE = ".labkit-state.json"
 
@@ -203,7 +207,7 @@ class Lab:
 
     # -- running ----------------------------------------------------------------
 
-    def env(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+    def app_env(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
         """The environment apps run with: this process's, DATABASE_URL of the lab's server, then ``extra``.
 
         A ``None`` value in ``extra`` removes that variable (an app started without DATABASE_URL).
@@ -225,7 +229,7 @@ class Lab:
         if port is not None:
             ensure_free(port, "the app")
         port = port or free_port()
-        command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+        command = [sys.executable, "-m", "uvicorn", target, "--host", LOOPBACK, "--port", str(port)]
         if reload:
             command += ["--reload", "--reload-dir", str(self.workdir)]
         return self.launch(command + list(args), port=port, env=env, ready_path=ready_path, timeout=timeout)
@@ -233,7 +237,7 @@ class Lab:
     def launch(self, command: list[str], *, port: int, env: dict[str, str | None] | None = None,
                ready_path: str = "/", timeout: float = 30.0) -> AppServer:
         """Run any command that serves HTTP on ``port`` (``PORT`` is set for it too)."""
-        server = AppServer(_this_python(command), port=port, cwd=self.workdir, env=self.env({"PORT": str(port), **(env or {})}),
+        server = AppServer(_this_python(command), port=port, cwd=self.workdir, env=self.app_env({"PORT": str(port), **(env or {})}),
                            ready_path=ready_path, timeout=timeout)
         self._servers.append(server)
         return server
@@ -245,11 +249,9 @@ class Lab:
         ``until``: stop it (SIGKILL to its process group) as soon as its output contains this
         text, for commands that print their failure and then hang, such as a crashed reloader.
         """
-        process = subprocess.Popen(
-            _this_python(command), cwd=self.workdir, env={**self.env(env), "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )
-        cleanup.register("pgroup", process.pid)
+        process = ChildProcess(_this_python(command), cwd=self.workdir,
+                               env={**self.app_env(env), "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.PIPE, text=True)
         lines: list[str] = []
 
         def read() -> None:
@@ -259,30 +261,33 @@ class Lab:
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        deadline = time.monotonic() + timeout
+
+        def over() -> bool:
+            return not process.alive or (until is not None and until in "".join(lines))
+
         stopped = ""
-        while process.poll() is None:
-            if until is not None and until in "".join(lines):
+        try:
+            wait_until(over, timeout=timeout, what=f"{' '.join(command[:3])} to end")
+            if process.alive:
                 stopped = f"\n[labkit: stopped once the output showed {until!r}]"
-            elif time.monotonic() > deadline:
-                stopped = f"\n[labkit: stopped after {timeout:.0f} s, the timeout]"
-            if stopped:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                break
-            time.sleep(0.02)
-        process.wait()
+        except WaitTimeout:
+            stopped = f"\n[labkit: stopped after {timeout:.0f} s, the timeout]"
+        process.kill()  # the whole group: a crashed reloader leaves its worker behind
         reader.join(5)
-        cleanup.release("pgroup", process.pid)
-        return Ran(process.returncode, "".join(lines) + stopped)
+        return Ran(process.returncode if process.returncode is not None else -9, "".join(lines) + stopped)
 
     def _stop_servers(self, keep: int = 0) -> None:
         """Stop the apps this lab started, all but the first ``keep``."""
         for server in self._servers[keep:]:
             server.close()
         del self._servers[keep:]
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop every app this lab started."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,23 @@ can remove the whole group if the kernel dies.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
 
-from labkit import cleanup
-from labkit.errors import LabkitError
-from labkit.ports import LOOPBACK
-from labkit.status_line import StatusLine
+from labkit import _cleanup
+from labkit._errors import LabkitError
+from labkit._ports import LOOPBACK
+from labkit._process import ChildProcess
+from labkit._status_line import StatusLine
+from labkit._waiting import WaitTimeout, wait_until
 
 WORKER_STARTED = "Started server process ["
 
@@ -71,14 +72,10 @@ class AppServer:
         self.command = command
         self.cwd = Path(cwd)
         self._log_dir = Path(tempfile.mkdtemp(prefix="labkit-app-"))
-        cleanup.register("dir", self._log_dir)
+        _cleanup.register("dir", self._log_dir)
         self.log_path = self._log_dir / "app.log"
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=self.cwd, env={**env, "PYTHONUNBUFFERED": "1"},
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        cleanup.register("pgroup", self.process.pid)
+            self.process = ChildProcess(command, cwd=self.cwd, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=log)
         # A fresh connection per request, as curl or a health checker makes: a kept-alive one can be
         # closed by the server just as the next request goes out, and that reset is not the lesson.
         self.client = httpx.Client(base_url=self.url, timeout=10.0,
@@ -95,9 +92,21 @@ class AppServer:
         state = "running" if self.alive else f"exited ({self.process.returncode})"
         return f"<AppServer {' '.join(self.command[2:4])} {state}>"
 
+    def __enter__(self) -> AppServer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.alive
+
+    @property
+    def log_dir(self) -> Path:
+        """The temp dir that holds the captured log (removed by :meth:`close`)."""
+        return self._log_dir
 
     @property
     def pid(self) -> int:
@@ -112,30 +121,29 @@ class AppServer:
 
         An error's traceback is logged after its 500 response is sent, so read it this way.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.logs().splitlines():
-                if text in line:
-                    return line
-            if time.monotonic() > deadline:
-                raise LabkitError(f"No log line of the app contains {text!r} after {timeout:.0f} s.",
-                                  "srv.logs() shows everything it printed.")
-            time.sleep(0.05)
+        def found() -> str:
+            return next((line for line in self.logs().splitlines() if text in line), "")
+
+        return wait_until(found, timeout=timeout, interval=0.05, what=f"a log line of the app with {text!r}",
+                          fix="srv.logs() shows everything it printed.")
 
     def wait_until_answers(self, path: str | None = None, timeout: float = 30.0) -> None:
         """Return once any HTTP response comes back; raise AppExited if the process ends."""
         path = path or self.ready_path
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def answers() -> bool:
             if not self.alive:
                 raise AppExited(self.process.returncode, self.logs())
             try:
                 self.client.get(path, timeout=1.0)
-                return
+                return True
             except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise AppNotAnswering(self.url, timeout, self.logs()) from None
-                time.sleep(0.05)
+                return False
+
+        try:
+            wait_until(answers, timeout=timeout, interval=0.05, what=f"the app to answer on {path}")
+        except WaitTimeout:
+            raise AppNotAnswering(self.url, timeout, self.logs()) from None
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.request(method, path, **kwargs)
@@ -155,56 +163,37 @@ class AppServer:
         starts = before.count(WORKER_STARTED)
         target = self.cwd / relative_path
         target.write_text(target.read_text())
-        deadline = time.monotonic() + timeout
-        while self.logs().count(WORKER_STARTED) <= starts:
+        began = time.monotonic()
+
+        def new_worker() -> bool:
             if not self.alive:
                 raise AppExited(self.process.returncode, self.logs())
-            if time.monotonic() > deadline:
-                raise LabkitError(
-                    f"No new worker started within {timeout:.0f} s of saving {relative_path}.",
-                    "Was the app served with reload=True? srv.logs() shows what happened.",
-                )
-            time.sleep(0.05)
-        self.wait_until_answers(timeout=max(deadline - time.monotonic(), 1.0))
+            return self.logs().count(WORKER_STARTED) > starts
+
+        wait_until(new_worker, timeout=timeout, interval=0.05,
+                   what=f"a new worker after saving {relative_path}",
+                   fix="Was the app served with reload=True? srv.logs() shows what happened.")
+        self.wait_until_answers(timeout=max(timeout - (time.monotonic() - began), 1.0))
         return self.logs()[len(before):]
 
     def stop(self, timeout: float = 10.0) -> Stopped:
         """Ctrl+C: SIGINT to the process group, then SIGKILL if it has not ended in ``timeout`` s."""
-        start_len = len(self.logs())
-        began = time.monotonic()
-        if self.alive:
-            try:
-                os.killpg(self.process.pid, signal.SIGINT)
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-            except ProcessLookupError:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # a worker that outlived its reloader
-        except (ProcessLookupError, PermissionError):
-            pass
-        cleanup.release("pgroup", self.process.pid)
-        self.client.close()
-        return Stopped(self.process.returncode, self.logs()[start_len:], time.monotonic() - began)
+        return self._end(lambda: self.process.stop(timeout))
 
     def kill(self) -> Stopped:
         """SIGKILL, as an OOM killer or a crashed host would: no shutdown code runs."""
+        return self._end(self.process.kill)
+
+    def _end(self, how: Callable[[], int | None]) -> Stopped:
         start_len = len(self.logs())
         began = time.monotonic()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(5)
-        cleanup.release("pgroup", self.process.pid)
+        exit_code = how()
         self.client.close()
-        return Stopped(self.process.returncode, self.logs()[start_len:], time.monotonic() - began)
+        return Stopped(exit_code, self.logs()[start_len:], time.monotonic() - began)
 
     def close(self) -> None:
         """Stop if needed and remove the captured log."""
         if self.alive:
             self.stop()
         shutil.rmtree(self._log_dir, ignore_errors=True)
-        cleanup.release("dir", self._log_dir)
+        _cleanup.release("dir", self._log_dir)

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     progress_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
     args = parser.parse_args(argv)
     if args.command == "progress":
-        from labkit.learner_progress import progress, summary
+        from labkit._progress import progress, summary
 
         table = progress(args.work)
         print(table)
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor(args)
     if args.command == "env":
-        from labkit.envreport import env
+        from labkit._envreport import env
 
         report = env()
         print(report)

@@ -5,8 +5,8 @@ labkit uses it but never stops, restarts or reconfigures it.
 
 from __future__ import annotations
 
-from labkit.errors import LabkitError
-from labkit.pg_url import parse_external
+from labkit._errors import LabkitError
+from labkit._postgres._url import parse_external
 
 
 class ExternalServer:

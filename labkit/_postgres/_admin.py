@@ -1,69 +1,27 @@
-"""``labkit.postgres()``: one real PostgreSQL per kernel, whichever way it comes.
+"""``Postgres``: a running server with an admin connection for evidence and control.
 
-Auto order (guide, section 2): an explicit ``LABKIT_DATABASE_URL``, then a
-container when a Docker engine answers, then a local throwaway cluster.
-``LABKIT_BACKEND=external|container|local`` forces one.
+Evidence (``query``, ``connections``, ``wait_for_idle``, ``wait_for_query``) reads
+``pg_stat_activity`` on a connection of labkit's own, named ``labkit-admin`` and never counted.
+Control (``stop``, ``start``, ``restart``, ``configure``) works on servers labkit started.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
 import threading
 import time
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 
-from labkit.errors import LabkitError
-from labkit.status_line import StatusLine
-from labkit.pg_endpoint import Server
-from labkit.pg_url import driver_url
+from labkit._errors import LabkitError
+from labkit._status_line import StatusLine
+from labkit._waiting import WaitTimeout, wait_until
+from labkit._postgres._endpoint import Server
+from labkit._postgres._url import driver_url
 
-Backend = Literal["external", "container", "local"]
-BACKENDS: tuple[Backend, ...] = ("external", "container", "local")
 ADMIN_APP = "labkit-admin"
-
-
-def choose_backend() -> tuple[Backend, str]:
-    """Which backend :func:`postgres` would use, and why (also shown by ``labkit env``)."""
-    forced = os.environ.get("LABKIT_BACKEND", "").strip().lower()
-    if forced and forced != "auto":
-        if forced not in BACKENDS:
-            raise LabkitError(
-                f"LABKIT_BACKEND={forced!r} is not a backend labkit knows.",
-                f"Set it to one of {', '.join(BACKENDS)} (or auto), or unset it.",
-            )
-        if forced == "external" and not os.environ.get("LABKIT_DATABASE_URL"):
-            raise LabkitError(
-                "LABKIT_BACKEND=external, but LABKIT_DATABASE_URL is not set.",
-                "Set LABKIT_DATABASE_URL=postgresql://user:password@host:5432/dbname, or unset LABKIT_BACKEND.",
-            )
-        return forced, f"LABKIT_BACKEND={forced}"  # type: ignore[return-value]
-    if os.environ.get("LABKIT_DATABASE_URL"):
-        return "external", "LABKIT_DATABASE_URL is set"
-    from labkit.pg_container import docker_client
-
-    try:
-        docker_client().close()
-        return "container", "a Docker engine answers"
-    except LabkitError:
-        return "local", "no Docker engine answers, so a local throwaway cluster"
-
-
-def _make_server(backend: Backend, port: int | None) -> Server:
-    if backend == "external":
-        from labkit.pg_external import ExternalServer
-
-        return ExternalServer(os.environ["LABKIT_DATABASE_URL"])
-    if backend == "container":
-        from labkit.pg_container import ContainerServer
-
-        return ContainerServer(port)
-    from labkit.pg_local import LocalServer
-
-    return LocalServer(port)
 
 
 class Postgres:
@@ -87,8 +45,21 @@ class Postgres:
             ) from None
 
     @property
-    def backend(self) -> Backend:
-        return self._server.backend  # type: ignore[return-value]
+    def backend(self) -> str:
+        """``"local"``, ``"container"`` or ``"external"``."""
+        return self._server.backend
+
+    @property
+    def server(self) -> Server:
+        """The backend's server object: its endpoint, and for a local one its process and data dir."""
+        return self._server
+
+    def __enter__(self) -> Postgres:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def url(self, driver: str = "asyncpg", *, database: str | None = None) -> str:
         """A SQLAlchemy URL, password included, for ``postgresql+<driver>``."""
@@ -165,13 +136,11 @@ class Postgres:
         measure from here, not after a guessed sleep, which a slow machine outruns.
         """
         began = time.monotonic()
-        while self.connections(application_name, state="active") == 0:
-            if time.monotonic() - began > timeout:
-                who = f"with application_name {application_name!r} " if application_name else ""
-                raise LabkitError(f"No client connection {who}ran a statement within {timeout:g} s.",
-                                  "Check that the load reaches the app and the app reaches this database "
-                                  "(srv.logs() shows its errors).")
-            time.sleep(0.01)
+        who = f"with application_name {application_name!r} " if application_name else ""
+        wait_until(lambda: self.connections(application_name, state="active") > 0, timeout=timeout,
+                   what=f"a client connection {who}to run a statement", interval=0.01,
+                   fix="Check that the load reaches the app and the app reaches this database "
+                       "(srv.logs() shows its errors).")
         return time.monotonic() - began
 
     def _client_backends(self, application_name: str | None) -> tuple[str, tuple[str, ...]]:
@@ -184,12 +153,17 @@ class Postgres:
         return sql + " and application_name = %s", (application_name,)
 
     def _poll_count(self, sql: str, params: tuple[str, ...], wait_for: int | None, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while True:
-            count = int(self.query(sql, *params)[0][0])
-            if wait_for is None or count == wait_for or time.monotonic() > deadline:
-                return count
-            time.sleep(0.02)
+        counts: list[int] = []
+
+        def settled() -> bool:
+            counts.append(int(self.query(sql, *params)[0][0]))
+            return wait_for is None or counts[-1] == wait_for
+
+        try:
+            wait_until(settled, timeout=timeout, what=f"{wait_for} connections")
+        except WaitTimeout:
+            pass  # the caller judges the count it gets
+        return counts[-1]
 
     def terminate(self, application_name: str | None = None) -> int:
         """``pg_terminate_backend`` on client connections (not labkit's own); returns how many."""
@@ -246,11 +220,13 @@ class Postgres:
         else:
             self.query("select pg_reload_conf()")
             # the reload reaches each session asynchronously: wait until ours sees it
-            changed = [n for n, v in settings.items() if str(v) != before[n]]
-            deadline = time.monotonic() + 2.0
-            while changed and time.monotonic() < deadline:
-                changed = [n for n in changed if self.query(f"show {n}")[0][0] == before[n]]
-                time.sleep(0.01)
+            def seen() -> bool:
+                return all(self.query(f"show {n}")[0][0] != before[n] for n in settings if str(settings[n]) != before[n])
+
+            try:
+                wait_until(seen, timeout=2.0, what="the admin session to see the new settings", interval=0.01)
+            except WaitTimeout:
+                pass  # the values shown below say what is in force
         return {name: self.query(f"show {name}")[0][0] for name in settings}
 
     def close(self) -> None:
@@ -260,44 +236,3 @@ class Postgres:
         self._drop_admin()
         self._server.close()
         self.closed = True
-
-
-_current: Postgres | None = None
-_current_lock = threading.Lock()
-
-
-def postgres(backend: Backend | None = None, *, port: int | None = None) -> Postgres:
-    """The kernel's PostgreSQL: started on first call, the same object afterwards."""
-    global _current
-    with _current_lock:
-        if _current is not None and not _current.closed:
-            if backend is not None and backend != _current.backend:
-                raise LabkitError(
-                    f"This kernel already has a {_current.backend} PostgreSQL; labkit keeps one per kernel.",
-                    f"Call pg.close() first, then labkit.postgres({backend!r}).",
-                )
-            return _current
-        if backend is None:
-            chosen, reason = choose_backend()
-        else:
-            chosen, reason = backend, f"asked for {backend!r}"
-        if chosen not in BACKENDS:
-            raise LabkitError(f"Unknown backend {chosen!r}.", f"Use one of {', '.join(BACKENDS)}.")
-        try:
-            with StatusLine(f"starting a {chosen} PostgreSQL"):
-                server = _make_server(chosen, port)
-        except LabkitError as exc:
-            if chosen != "container" or not reason.startswith("a Docker engine"):
-                raise
-            # auto mode only: a Docker without the image is no reason to stop a learner
-            with StatusLine("starting a local PostgreSQL instead"):
-                server = _make_server("local", port)
-            reason = f"a Docker engine answers but the container failed ({exc.problem}); a local cluster instead"
-        _current = Postgres(server, reason)
-        return _current
-
-
-@atexit.register
-def _close_at_exit() -> None:
-    if _current is not None:
-        _current.close()

@@ -4,7 +4,7 @@ A learner in JupyterLab sees ``⏳ load: 120/400 requests · 3.2 s`` update in p
 silent cell, and ``✓ load: 400/400 requests · 8.1 s`` when it ends. Unattended runs (nbval,
 nbconvert, nbclient) show nothing, so committed notebooks stay the same run after run: the
 line appears only for a frontend that accepts keyboard input, which those runners never do.
-``LABKIT_PROGRESS=1`` forces it on, ``LABKIT_PROGRESS=0`` off.
+``LABKIT_STATUS_LINE=1`` forces it on, ``LABKIT_STATUS_LINE=0`` off.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _kernel() -> Any:
 
 def enabled() -> bool:
     """Whether a live line would be shown here and now."""
-    forced = os.environ.get("LABKIT_PROGRESS")
+    forced = os.environ.get("LABKIT_STATUS_LINE")
     if forced in ("0", "1"):
         return forced == "1" and _kernel() is not None
     kernel = _kernel()

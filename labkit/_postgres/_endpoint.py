@@ -23,7 +23,7 @@ class Endpoint:
 
 
 class Server(Protocol):
-    """What a backend gives :class:`labkit.postgres.Postgres`."""
+    """What a backend gives :class:`labkit.Postgres`."""
 
     backend: str
     endpoint: Endpoint

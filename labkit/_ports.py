@@ -6,9 +6,10 @@ import socket
 
 import psutil
 
-from labkit.errors import LabkitError
+from labkit._errors import LabkitError
 
-LOOPBACK = "127.0.0.1"
+LOOPBACK = "127.0.0.1"  # every server labkit starts listens here, and only here
+LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost", "::1"})  # what a URL may call this machine
 
 
 def free_port() -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from labkit.errors import LabkitError
-from labkit.pg_endpoint import Endpoint
+from labkit._errors import LabkitError
+from labkit._postgres._endpoint import Endpoint
 
 LIBPQ_ONLY = ("sslmode", "channel_binding")
 

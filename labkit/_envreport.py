@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from labkit.display import Table
-from labkit.errors import LabkitError
+from labkit._display import Table
+from labkit._errors import LabkitError
 
 KEY_PACKAGES = (
     "fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "psycopg2-binary", "httpx",
@@ -54,8 +54,8 @@ def _version(name: str) -> str:
 
 def env() -> EnvReport:
     """Look, start nothing: the report ``labkit env`` prints."""
-    from labkit.pg_binaries import INSTALL_HINT, find_binaries
-    from labkit.postgres import choose_backend
+    from labkit._postgres._binaries import INSTALL_HINT, find_binaries
+    from labkit._postgres import choose_backend
 
     versions = {name: _version(name) for name in KEY_PACKAGES}
     report = EnvReport(None, "", versions)
@@ -68,12 +68,13 @@ def env() -> EnvReport:
     if sys.version_info < (3, 11):
         report.missing.append("Python 3.11 or newer: install it, then recreate .venv (make lab)")
     try:
-        report.backend, report.reason = choose_backend()
+        choice = choose_backend()
+        report.backend, report.reason = choice.backend, choice.reason
     except LabkitError as exc:
         report.reason = exc.problem
         report.missing.append(exc.fix)
     if report.backend == "container":
-        from labkit.pg_container import docker_client, image
+        from labkit._postgres._container import docker_client, image
 
         try:
             docker_client().images.get(image())
