@@ -8,12 +8,12 @@ lands the reference steps one at a time, :meth:`Lab.reset` goes back to broken.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,13 +29,15 @@ from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
 from labkit._process import ChildProcess
 from labkit._scenario import Scenario, Step
+from labkit._requirements import Checklist, Context, Hint, Requirement, judge
 from labkit._status_line import StatusLine
 from labkit._waiting import WaitTimeout, wait_until
+from labkit._workdir import WorkDir, fingerprint
 
 if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
-STATE_FILE = ".labkit-state.json"
+REFERENCE_SUFFIX = ".reference"  # the reference walk-through's copy, beside the learner's
 
 
 def _this_python(command: list[str]) -> list[str]:
@@ -54,48 +56,45 @@ class Ran:
         return f"exit code {self.returncode}\n{self.output}"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What :meth:`Lab.check` concluded; prints as one line."""
-
-    passed: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        return f"{'PASS' if self.passed else 'NOT YET'}: {self.message}"
-
-
 class Lab:
-    def __init__(self, scenario: str, pg: "Postgres | None" = None, workdir: str | Path | None = None) -> None:
+    """A scenario's project in a work dir: the learner's own copy, or the reference walk-through's.
+
+    ``labkit.Lab(name)`` opens ``notebooks/work/<name>/``, copying the broken project there
+    only when that folder is absent: no cell, re-run or "Run All" ever moves, overwrites or
+    deletes it. :meth:`reference` gives the walk-through a copy of its own.
+    """
+
+    def __init__(self, scenario: str, pg: Postgres | None = None, workdir: str | Path | None = None, *,
+                 reference: bool = False) -> None:
         self.scenario = Scenario.load(scenario)
         self.pg = pg
-        self.workdir = Path(workdir) if workdir else self.scenario.root.parent.parent / "work" / scenario
+        self.is_reference = reference
+        self.workdir = Path(workdir) if workdir else learner_progress.default_work_root() / scenario
+        self._dir = WorkDir(self.workdir)
         self._servers: list[AppServer] = []
-        if not (self.workdir / STATE_FILE).is_file():
-            self.reset()
+        self._last: Checklist | None = None
+        if self._dir.exists:
+            self._dir.adopt()
+        else:
+            self.workdir.parent.mkdir(parents=True, exist_ok=True)
+            self._dir.copy_from(self.scenario.broken)
         atexit.register(self.close)
 
-    # -- state ----------------------------------------------------------------
+    @property
+    def _work_root(self) -> Path:
+        return self.workdir.parent
 
-    def _state(self) -> dict[str, list[str]]:
-        try:
-            return json.loads((self.workdir / STATE_FILE).read_text())
-        except (OSError, ValueError):
-            return {"applied": []}
-
-    def _save(self, state: dict[str, list[str]]) -> None:
-        (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=1))
+    @property
+    def label(self) -> str:
+        return f"{self._work_root.name}/{self.workdir.name}"
 
     @property
     def applied(self) -> list[str]:
-        return list(self._state()["applied"])
+        return list(self._dir.read().applied)
 
     def __repr__(self) -> str:
         done = len(self.applied)
-        return f"<Lab {self.scenario.name}: {done} of {len(self.scenario.steps)} steps applied, files in {self.workdir}>"
+        return f"<Lab {self.scenario.name}: {done} of {len(self.scenario.steps)} steps applied, files in {self.label}>"
 
     # -- reading ----------------------------------------------------------------
 
@@ -130,21 +129,41 @@ class Lab:
 
     # -- changing ----------------------------------------------------------------
 
-    def reset(self) -> None:
-        """Back to the broken project. The files it replaces are kept in ``<workdir>.previous``."""
+    def reference(self) -> Lab:
+        """The reference walk-through's own copy (``<name>.reference``), fresh from the broken project.
+
+        The learner's copy is never touched: "Run All" may run the folded reference section freely.
+        """
+        if self.is_reference:
+            raise LabkitError("This lab is the reference copy already.", "Call reference() on the learner's lab.")
+        copy = self.workdir.with_name(self.workdir.name + REFERENCE_SUFFIX)
+        shutil.rmtree(copy, ignore_errors=True)  # the reference's own copy, rebuilt on every call
+        return Lab(self.scenario.name, self.pg, copy, reference=True)
+
+    def reset(self, *, force: bool = False) -> None:
+        """Back to the broken project. The files it replaces are kept, never deleted, and it says where.
+
+        Refuses while the work dir holds edits no check has judged (run ``lab.check()`` first, or
+        pass ``force=True``): a reset must not be the way work gets lost.
+        """
         self._stop_servers()
-        if self.workdir.exists():
-            previous = self.workdir.with_name(self.workdir.name + ".previous")
-            shutil.rmtree(previous, ignore_errors=True)
-            self.workdir.rename(previous)
-        shutil.copytree(self.scenario.broken, self.workdir,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        self._save({"applied": []})
+        if self.is_reference:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._dir.copy_from(self.scenario.broken)
+            return
+        if self._dir.unjudged_edits() and not force:
+            raise LabkitError(
+                f"{self.label} holds edits that no check has judged yet; a reset would move them aside.",
+                "Run lab.check() first (a reset then keeps them in work/.history), or lab.reset(force=True).",
+            )
+        if self._dir.exists:
+            kept = self._dir.move_to_history()
+            print(f"Your previous files are kept in {kept.relative_to(self._work_root.parent)}")
+        self._dir.copy_from(self.scenario.broken)
 
     def apply(self, which: int | str | None = None) -> Code:
         """Apply the next step (or the one named, which must be the next); shows its diff."""
-        state = self._state()
-        applied = state["applied"]
+        applied = self.applied
         steps = self.scenario.steps
         if which is None:
             if len(applied) == len(steps):
@@ -164,14 +183,12 @@ class Lab:
             changes = patches.plan(self.workdir, patches.parse(s.patch))
         except patches.PatchMismatch as exc:
             raise LabkitError(
-                f"Step {s.number} does not fit the files in {self.workdir}: {exc}. "
-                "They were probably edited.",
-                "Nothing was changed. lab.reset() restores the broken project (your edits go), "
-                "or lab.solve() resets and applies every step.",
+                f"Step {s.number} does not fit the files in {self.label}: {exc}. They were probably edited.",
+                "Nothing was changed. Your edits and the reference steps do not mix: the reference "
+                "walk-through has its own copy (ref = lab.reference(); ref.apply(1)).",
             ) from None
         patches.write(self.workdir, changes)
-        state["applied"] = applied + [s.id]
-        self._save(state)
+        self._dir.mark(written=True, applied=s.id)
         return self.diff(s.number)
 
     def solve(self) -> Table:
@@ -181,29 +198,93 @@ class Lab:
             self.apply(s.number)
         return self.steps
 
-    def check(self) -> Verdict:
-        """Judge the work dir as it is now (the learner's edits or the applied steps).
+    # -- judging ----------------------------------------------------------------
 
-        Each verdict is also written to the progress record that ``labkit progress`` reads.
+    def requirements(self) -> Table:
+        """What the check judges: number, tier (core or stretch), the file to edit, the title."""
+        return Table(("#", "tier", "edit", "requirement"),
+                     tuple((str(n), r.tier, r.edit, r.title) for n, r in enumerate(self._requirements(), start=1)))
+
+    def _requirements(self) -> list[Requirement]:
+        return self.scenario.requirements()
+
+    def check(self, which: int | None = None) -> Checklist:
+        """Judge the work dir as it is now: every requirement, or only requirement ``which``.
+
+        One ✓ or ✗ line per requirement, with what failed and a first hint under each ✗. The
+        results go to the progress record that ``labkit progress`` reads.
         """
-        verdict = self._judge()
-        learner_progress.record_check(self.workdir.parent, self.scenario.name, passed=verdict.passed,
-                                      steps_applied=len(self.applied), steps_total=len(self.scenario.steps))
-        return verdict
-
-    def _judge(self) -> Verdict:
-        checker = self.scenario.checker()
+        requirements = self._requirements()
+        if which is not None and not 1 <= which <= len(requirements):
+            raise LabkitError(f"There is no requirement {which!r}.",
+                              f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.")
+        chosen = [(n, r) for n, r in enumerate(requirements, start=1) if which in (None, n)]
+        context = Context(self)
         already_running = len(self._servers)
+        outcomes = []
         try:
-            with StatusLine(f"checking work/{self.scenario.name}"):
-                checker(self)
-        except AssertionError as exc:
-            return Verdict(False, str(exc) or "the check failed")
-        except (AppExited, AppNotAnswering) as exc:  # an app that does not start is a verdict too
-            return Verdict(False, f"the app did not start: {exc.problem}")
+            for number, req in chosen:
+                with StatusLine(f"checking {self.label}: {number}. {req.title}"):
+                    outcomes.append(judge(req, number, context,
+                                          on_timeout=lambda: self._stop_servers(keep=already_running)))
         finally:
             self._stop_servers(keep=already_running)
-        return Verdict(True, "the check passes")
+        self._dir.mark(judged=True)
+        checklist = Checklist(self.label, tuple(requirements), tuple(outcomes))
+        self._last = checklist
+        learner_progress.record_check(self._work_root, self.scenario.name,
+                                      tiers={r.name: r.tier for r in requirements},
+                                      results=[(o.requirement.name, o.passed) for o in outcomes],
+                                      reference=self.is_reference)
+        return checklist
+
+    def hint(self, which: int | None = None) -> Hint | Code:
+        """The next rung of a requirement's hints: a nudge, the idea and the API, then the reference diff.
+
+        Without a number: the first requirement the last check left open.
+        """
+        requirements = self._requirements()
+        if which is None:
+            failed = self._last.failed if self._last is not None else []
+            which = failed[0].number if failed else 1
+        if not 1 <= which <= len(requirements):
+            raise LabkitError(f"There is no requirement {which!r}.",
+                              f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.")
+        req = requirements[which - 1]
+        record = learner_progress.read(self._work_root, self.scenario.name)
+        rungs = len(req.hints) + (1 if req.steps else 0)
+        rung = min(record.hints.get(req.name, 0) + 1, rungs)
+        learner_progress.record_hint(self._work_root, self.scenario.name, req.name, rung)
+        if rung <= len(req.hints):
+            return Hint(which, req.title, rung, rungs, req.hints[rung - 1])
+        steps = [self.step(s) for s in req.steps]
+        return Code(f"Hint {rung} of {rungs} for {which}. {req.title}: the reference step",
+                    "".join(s.patch for s in steps), "step.diff", note=" ".join(s.why for s in steps))
+
+    def watch(self, *, interval: float = 1.0, timeout: float | None = None) -> Checklist | None:
+        """Check again each time a file of the work dir changes, until every requirement passes.
+
+        Polls (file events are unreliable in containers); stop it with the ■ button (Ctrl+C).
+        """
+        from IPython.display import clear_output, display
+
+        seen = ""
+        began = time.monotonic()
+        last: Checklist | None = None
+        try:
+            while timeout is None or time.monotonic() - began < timeout:
+                now = fingerprint(self.workdir)
+                if now != seen:
+                    seen = now
+                    last = self.check()
+                    clear_output(wait=True)
+                    display(last)
+                    if last.all_done:
+                        return last
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass  # the learner stopped watching: the last checklist stays on screen
+        return last
 
     # -- running ----------------------------------------------------------------
 

@@ -1,15 +1,17 @@
-"""Which notebooks a learner has finished, from the checks that passed.
+"""Which notebooks a learner has finished, requirement by requirement, and with how many hints.
 
-Every :meth:`Lab.check` leaves a small record in ``<work root>/.progress/<scenario>.json``
-(beside the work dirs, so :meth:`Lab.reset` does not erase it). :func:`progress` and
-``labkit progress`` read those records back as one table.
+Every :meth:`Lab.check` and :meth:`Lab.hint` updates a small record in
+``<work root>/.progress/<scenario>.json`` (beside the work dirs, so nothing a reset moves
+takes it along). :func:`progress` and ``labkit progress`` read those records back as one table:
+"all done", "core done", "done with the reference", "started: 2 of 4 pass", "not started".
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from labkit._display import Table
@@ -23,21 +25,35 @@ class Record:
     """What the checks of one scenario have said so far."""
 
     checks: int = 0
-    passes: int = 0
-    own_fix: bool = False  # passed with at least part of the fix written by the learner
-    reference: bool = False  # passed with every reference step applied
+    tiers: dict[str, str] = field(default_factory=dict)  # requirement name -> "core" | "stretch"
+    results: dict[str, bool] = field(default_factory=dict)  # the learner's own copy, latest per requirement
+    core_done: bool = False  # sticky: once every core requirement passed on the learner's own copy
+    all_done: bool = False  # sticky, likewise for every requirement
+    reference_done: bool = False  # the reference walk-through's copy passed every requirement
+    hints: dict[str, int] = field(default_factory=dict)  # requirement name -> highest rung shown
     last_check: str = ""  # local time, minutes
-    last_passed: bool = False
+
+    @property
+    def hints_used(self) -> int:
+        return sum(self.hints.values())
 
     @property
     def status(self) -> str:
-        if self.own_fix:
-            return "done: your own fix"
-        if self.reference:
-            return "done: reference steps"
+        with_hints = f" with {self.hints_used} hint{'s' if self.hints_used != 1 else ''}" if self.hints_used else ""
+        if self.all_done:
+            return f"all done{with_hints}"
+        if self.core_done:
+            return f"core done{with_hints}"
+        if self.reference_done:
+            return "done with the reference"
         if self.checks:
-            return f"started: {self.checks} check{'s' if self.checks != 1 else ''}, none passed"
+            passed = sum(self.results.values())
+            return f"started: {passed} of {len(self.tiers)} pass"
         return "not started"
+
+    @property
+    def done(self) -> bool:
+        return self.all_done or self.core_done or self.reference_done
 
 
 def _path(work_root: Path, scenario: str) -> Path:
@@ -51,21 +67,35 @@ def read(work_root: Path, scenario: str) -> Record:
         return Record()
 
 
-def record_check(work_root: Path, scenario: str, *, passed: bool, steps_applied: int, steps_total: int) -> None:
-    """Add one check's verdict to the scenario's record."""
-    record = read(work_root, scenario)
-    record.checks += 1
-    record.last_check = time.strftime("%Y-%m-%d %H:%M")
-    record.last_passed = passed
-    if passed:
-        record.passes += 1
-        if steps_applied == steps_total:
-            record.reference = True
-        else:
-            record.own_fix = True
+def _write(work_root: Path, scenario: str, record: Record) -> None:
     path = _path(work_root, scenario)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(record), indent=1))
+
+
+def record_check(work_root: Path, scenario: str, *, tiers: dict[str, str], results: Iterable[tuple[str, bool]],
+                 reference: bool) -> Record:
+    """Add one check's results (all requirements, or the one judged) to the scenario's record."""
+    record = read(work_root, scenario)
+    record.checks += 1
+    record.last_check = time.strftime("%Y-%m-%d %H:%M")
+    record.tiers = dict(tiers)
+    judged = dict(results)
+    if reference:
+        record.reference_done |= bool(judged) and all(judged.get(name, False) for name in tiers)
+    else:
+        record.results = {name: judged.get(name, record.results.get(name, False)) for name in tiers}
+        core = [name for name, tier in tiers.items() if tier == "core"]
+        record.core_done |= bool(core) and all(record.results[name] for name in core)
+        record.all_done |= bool(tiers) and all(record.results.values())
+    _write(work_root, scenario, record)
+    return record
+
+
+def record_hint(work_root: Path, scenario: str, requirement: str, rung: int) -> None:
+    record = read(work_root, scenario)
+    record.hints[requirement] = max(rung, record.hints.get(requirement, 0))
+    _write(work_root, scenario, record)
 
 
 def default_work_root() -> Path:
@@ -81,7 +111,7 @@ def _notebook_for(scenario: str) -> str:
 
 
 def progress(work_root: str | Path | None = None) -> Table:
-    """One row per notebook: finished (with your fix or the reference steps), started, or not started."""
+    """One row per notebook: all done, core done, done with the reference, started, or not started."""
     root = Path(work_root) if work_root else default_work_root()
     rows = []
     for name in available():
@@ -91,5 +121,5 @@ def progress(work_root: str | Path | None = None) -> Table:
 
 
 def summary(table: Table) -> str:
-    done = sum(1 for row in table.rows if row[1].startswith("done"))
+    done = sum(1 for row in table.rows if row[1].startswith(("all done", "core done", "done with")))
     return f"{done} of {len(table.rows)} notebooks done"

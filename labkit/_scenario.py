@@ -5,7 +5,7 @@ Layout, beside the notebooks (``notebooks/scenarios/<name>/``)::
     scenario.toml      title, and one [[steps]] table per step (id, title, why, patch)
     broken/            the broken project, as the learner first sees it
     steps/*.diff       one unified diff per step, applied in order
-    check.py           def check(lab) -> None: raises AssertionError while broken
+    check.py           its requirements, one @requirement each (labkit.checking)
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from labkit._errors import LabkitError
+from labkit._requirements import Requirement, declared
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,20 @@ class Scenario:
     def broken(self) -> Path:
         return self.root / "broken"
 
-    def checker(self) -> Callable[[Any], None]:
+    def requirements(self) -> list[Requirement]:
+        """The requirements its ``check.py`` declares, in order (see :mod:`labkit._requirements`)."""
         spec = importlib.util.spec_from_file_location(f"labkit_check_{self.name.replace('-', '_')}",
                                                       self.root / "check.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.check  # type: ignore[no-any-return]
+        found = declared(vars(module))
+        if found:
+            return found
+        if hasattr(module, "check"):  # a check written as one function: one requirement, all steps
+            whole = module.check
+            return [Requirement("check", "The scenario's check passes", True, "the project",
+                                ("Read the message above: it says what the app did.",),
+                                tuple(s.number for s in self.steps), 300.0, lambda ctx: whole(ctx.lab))]
+        raise LabkitError(f"{self.root / 'check.py'} declares no requirement.",
+                          "Declare each with @labkit.checking.requirement(...).")
