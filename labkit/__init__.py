@@ -6,7 +6,9 @@ block; everything else lives in private modules (``labkit._name``) and may chang
 - a real PostgreSQL: :func:`postgres`, :class:`Postgres`
 - a scenario the learner edits: :class:`Lab` (``lab.serve`` runs the app as :class:`AppServer`)
 - load and evidence: :func:`load`, :func:`start_load`, :func:`claim`, :func:`wait_until`
-- the learner's side: :func:`progress`, :func:`env`, :func:`command` (the ``labkit`` CLI)
+- the learner's side: :func:`progress`, :func:`save`, :func:`restore`, :func:`env`,
+  :func:`command` (the ``labkit`` CLI)
+- a notebook's self-checks: :func:`expect`
 - display: :class:`Table`, :class:`Code`
 
 Names load on first use (PEP 562), so ``import labkit.doctor`` or ``labkit progress`` does not
@@ -33,7 +35,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LabkitError": ("labkit._errors", "LabkitError"),
     "Lab": ("labkit._lab", "Lab"),
     "Ran": ("labkit._lab", "Ran"),
-    "Verdict": ("labkit._lab", "Verdict"),
+    "Checklist": ("labkit._requirements", "Checklist"),
+    "Hint": ("labkit._requirements", "Hint"),
+    "expect": ("labkit._expect", "expect"),
+    "ExpectationFailed": ("labkit._expect", "ExpectationFailed"),
+    "save": ("labkit._saves", "save"),
+    "restore": ("labkit._saves", "restore"),
     "LoadResult": ("labkit._load", "LoadResult"),
     "load": ("labkit._load", "load"),
     "start_load": ("labkit._load", "start_load"),
@@ -71,11 +78,14 @@ if TYPE_CHECKING:
     from labkit._display import Code, Table
     from labkit._envreport import env
     from labkit._errors import LabkitError
-    from labkit._lab import Lab, Ran, Verdict
+    from labkit._expect import ExpectationFailed, expect
+    from labkit._lab import Lab, Ran
     from labkit._load import LoadResult, load, start_load
     from labkit._ports import free_port
     from labkit._postgres import Postgres, postgres
     from labkit._progress import progress
+    from labkit._requirements import Checklist, Hint
+    from labkit._saves import restore, save
     from labkit._scenario import Scenario
     from labkit._scenario import available as scenarios
     from labkit._waiting import WaitTimeout, wait_until

@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``labkit env``, ``labkit doctor`` and ``labkit progress``."""
+"""The ``labkit`` command: ``env``, ``doctor``, ``progress``, ``save`` and ``restore``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,27 @@ def main(argv: list[str] | None = None) -> int:
                     "Exit code: 0 no findings, 1 findings, 2 usage or internal error."))
     progress_command = commands.add_parser("progress", help="which notebooks you have finished, from the checks that passed")
     progress_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
+    save_command = commands.add_parser("save", help="write your work (every work dir, progress) to one zip file")
+    save_command.add_argument("file", nargs="?", help="where to write it (default: labkit-work-<date>.zip here)")
+    save_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
+    restore_command = commands.add_parser("restore", help="put back the work that `labkit save` wrote")
+    restore_command.add_argument("file", help="the zip file `labkit save` wrote")
+    restore_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
     args = parser.parse_args(argv)
+    if args.command in ("save", "restore"):
+        from labkit._errors import LabkitError
+        from labkit._saves import restore, save
+
+        try:
+            if args.command == "save":
+                print(save(args.file, args.work))
+            else:
+                names = restore(args.file, args.work)
+                print(f"Restored {', '.join(names)}. Work dirs that were here are kept in .history.")
+        except LabkitError as exc:
+            print(f"labkit {args.command}: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "progress":
         from labkit._progress import progress, summary
 

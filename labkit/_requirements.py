@@ -69,7 +69,7 @@ def requirement(*, core: bool, edit: str, hints: Sequence[str], step: int | str 
         doc = (judge.__doc__ or "").strip()
         if not doc:
             raise TypeError(f"requirement {judge.__name__} needs a docstring: its first line is the title a learner reads")
-        return Requirement(judge.__name__, doc.splitlines()[0].strip(), core, edit, tuple(hints), steps, timeout, judge)
+        return Requirement(judge.__name__, doc.splitlines()[0].strip().rstrip("."), core, edit, tuple(hints), steps, timeout, judge)
 
     return declare
 

@@ -31,15 +31,22 @@ def _kernel() -> Any:
     return getattr(ipython.get_ipython(), "kernel", None)
 
 
+def interactive() -> bool:
+    """Whether a learner is watching: a kernel whose frontend accepts keyboard input.
+
+    ipykernel records per request whether the frontend can answer input(): JupyterLab,
+    Notebook and VS Code can; nbval, nbconvert and nbclient send allow_stdin=False.
+    """
+    kernel = _kernel()
+    return kernel is not None and bool(getattr(kernel, "_allow_stdin", False))
+
+
 def enabled() -> bool:
     """Whether a live line would be shown here and now."""
     forced = os.environ.get("LABKIT_STATUS_LINE")
     if forced in ("0", "1"):
         return forced == "1" and _kernel() is not None
-    kernel = _kernel()
-    # ipykernel records per request whether the frontend can answer input(): JupyterLab,
-    # Notebook and VS Code can; nbval, nbconvert and nbclient send allow_stdin=False.
-    return kernel is not None and bool(getattr(kernel, "_allow_stdin", False))
+    return interactive()
 
 
 class StatusLine:

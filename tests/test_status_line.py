@@ -98,3 +98,29 @@ assert result.errors == 0
     texts = [m["content"]["data"]["text/html"] for m in display_messages(kernel, code, allow_stdin=True)]
     assert texts, "a load of almost a second shows a live line"
     assert "✓ load on /ping · 20/20 requests" in texts[-1], texts[-1]
+
+
+def _run(client, code: str, *, allow_stdin: bool) -> tuple[str, str | None]:
+    """Everything ``code`` printed, and the error name it raised (None when it ran through)."""
+    msg_id = client.execute(code, allow_stdin=allow_stdin)
+    printed, error = [], None
+    while True:
+        msg = client.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            error = msg["content"]["ename"]
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(printed), error
+
+
+MISSED = "import os, labkit; os.environ.pop('LABKIT_STRICT', None)\nlabkit.expect(3 == 2, 'two writes', measured=3)"
+
+
+def test_expect_is_calm_in_front_of_a_learner_and_strict_under_nbval(kernel) -> None:
+    calm, error = _run(kernel, MISSED, allow_stdin=True)  # JupyterLab
+    assert error is None and calm.startswith("ℹ This machine did not show what the text expects: two writes")
+    strict, error = _run(kernel, MISSED, allow_stdin=False)  # nbval, nbclient, nbconvert
+    assert error == "ExpectationFailed" and strict == ""
