@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
 
@@ -87,6 +87,11 @@ class Lab:
     @property
     def label(self) -> str:
         return f"{self._work_root.name}/{self.workdir.name}"
+
+    @property
+    def harness(self) -> ModuleType:
+        """The scenario's measurements (``scenarios/<name>/harness.py``): one documented call each."""
+        return self.scenario.module("harness")
 
     @property
     def applied(self) -> list[str]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from labkit._errors import LabkitError
 from labkit._requirements import Requirement, declared
@@ -75,6 +77,29 @@ class Scenario:
     @property
     def broken(self) -> Path:
         return self.root / "broken"
+
+    def module(self, name: str) -> ModuleType:
+        """A course-side module of the scenario (``harness.py``: its measurements), loaded by path.
+
+        Loaded once per process; the scenario folder is not put on ``sys.path``, so its modules
+        import only installed packages and labkit.
+        """
+        path = self.root / f"{name}.py"
+        key = f"labkit_scenario_{self.name.replace('-', '_')}_{name}"
+        if key in sys.modules:
+            return sys.modules[key]
+        if not path.is_file():
+            raise LabkitError(f"The scenario {self.name} has no module {name}.py.", f"Expected it at {path}.")
+        spec = importlib.util.spec_from_file_location(key, path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[key] = loaded  # before running it: dataclasses look their module up there
+        try:
+            spec.loader.exec_module(loaded)
+        except BaseException:
+            del sys.modules[key]
+            raise
+        return loaded
 
     def requirements(self) -> list[Requirement]:
         """The requirements its ``check.py`` declares, in order (see :mod:`labkit._requirements`)."""
