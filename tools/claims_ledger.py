@@ -35,12 +35,14 @@ class LedgerError(Exception):
 @dataclass(frozen=True)
 class Entry:
     claim: Claim
-    notebook: str  # file name, e.g. "09-middleware-twice-and-order.ipynb"
+    notebook: str  # path under notebooks/, e.g. "09-middleware-twice-and-order.ipynb", "deep-dives/01a-x.ipynb"
     cell: int  # index of the cell in the notebook
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    """The main notebooks, then the deep dives (notebooks/deep-dives/), each in name order."""
+    folder = root / "notebooks"
+    return sorted(folder.glob("[0-9][0-9]-*.ipynb")) + sorted(folder.glob("deep-dives/[0-9][0-9]*.ipynb"))
 
 
 def claims_in(path: Path) -> list[Entry]:
@@ -58,7 +60,7 @@ def claims_in(path: Path) -> list[Entry]:
                 raise LedgerError(f"{path.name}, cell {index}: a claim output whose text is not a claim line: {text!r}")
             if claim.as_json() != data[MIME]:
                 raise LedgerError(f"{path.name}, cell {index}: the claim's text and JSON disagree: {text!r}")
-            found.append(Entry(claim, path.name, index))
+            found.append(Entry(claim, path.parent.name + "/" + path.name if path.parent.name == "deep-dives" else path.name, index))
     return found
 
 
@@ -136,7 +138,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str) -> str:
             continue
         lines += ["| claim | verdict | evidence | notebook |", "|---|---|---|---|"]
         for entry in rows:
-            c, stem = entry.claim, entry.notebook.removesuffix(".ipynb")
+            c, stem = entry.claim, Path(entry.notebook).stem
             lines.append(f"| \u201c{_cell(c.says)}\u201d | {SHOWN[c.verdict]} | {_cell(c.evidence)} "
                          f"| [{stem}](../notebooks/{entry.notebook}) |")
     false_or_depends = sorted((entry for entry in entries if entry.claim.verdict != "holds"),
@@ -145,7 +147,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str) -> str:
         lines += ["", "## Not true as written", "",
                   "The claims above that are false or depend on the version, in one list:", ""]
         lines += [f"- seed {e.claim.seed}, {SHOWN[e.claim.verdict]}: \u201c{e.claim.says}\u201d "
-                  f"([{e.notebook.removesuffix('.ipynb')}](../notebooks/{e.notebook}))" for e in false_or_depends]
+                  f"([{Path(e.notebook).stem}](../notebooks/{e.notebook}))" for e in false_or_depends]
     return "\n".join(lines) + "\n"
 
 
