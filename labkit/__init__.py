@@ -54,7 +54,37 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "postgres": ("labkit._postgres", "postgres"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the same names as _EXPORTS (a test keeps them equal), spelled out for tools
+    "AppExited",
+    "AppNotAnswering",
+    "AppServer",
+    "Checklist",
+    "Code",
+    "ExpectationFailed",
+    "Hint",
+    "Lab",
+    "LabkitError",
+    "LoadResult",
+    "Postgres",
+    "Ran",
+    "Scenario",
+    "Stopped",
+    "Table",
+    "WaitTimeout",
+    "claim",
+    "command",
+    "env",
+    "expect",
+    "free_port",
+    "load",
+    "postgres",
+    "progress",
+    "restore",
+    "save",
+    "scenarios",
+    "start_load",
+    "wait_until",
+]
 
 
 def __getattr__(name: str) -> Any:

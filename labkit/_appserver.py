@@ -31,7 +31,7 @@ WORKER_STARTED = "Started server process ["
 class AppExited(LabkitError):
     """The app process ended while labkit waited for it; ``.logs`` says why."""
 
-    def __init__(self, exit_code: int, logs: str) -> None:
+    def __init__(self, exit_code: int | None, logs: str) -> None:
         self.exit_code = exit_code
         self.logs = logs
         tail = "\n".join(logs.strip().splitlines()[-12:])
@@ -65,8 +65,16 @@ class Stopped:
 class AppServer:
     """One running app; ``srv.get("/health")`` talks real HTTP to it."""
 
-    def __init__(self, command: list[str], *, port: int, cwd: Path, env: dict[str, str],
-                 ready_path: str = "/", timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        port: int,
+        cwd: Path,
+        env: dict[str, str],
+        ready_path: str = "/",
+        timeout: float = 30.0,
+    ) -> None:
         self.port = port
         self.url = f"http://{LOOPBACK}:{port}"
         self.command = command
@@ -78,8 +86,7 @@ class AppServer:
             self.process = ChildProcess(command, cwd=self.cwd, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=log)
         # A fresh connection per request, as curl or a health checker makes: a kept-alive one can be
         # closed by the server just as the next request goes out, and that reset is not the lesson.
-        self.client = httpx.Client(base_url=self.url, timeout=10.0,
-                                   limits=httpx.Limits(max_keepalive_connections=0))
+        self.client = httpx.Client(base_url=self.url, timeout=10.0, limits=httpx.Limits(max_keepalive_connections=0))
         self.ready_path = ready_path
         try:
             with StatusLine(f"waiting for the app on port {port}"):
@@ -95,8 +102,7 @@ class AppServer:
     def __enter__(self) -> AppServer:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     @property
@@ -121,11 +127,17 @@ class AppServer:
 
         An error's traceback is logged after its 500 response is sent, so read it this way.
         """
+
         def found() -> str:
             return next((line for line in self.logs().splitlines() if text in line), "")
 
-        return wait_until(found, timeout=timeout, interval=0.05, what=f"a log line of the app with {text!r}",
-                          fix="srv.logs() shows everything it printed.")
+        return wait_until(
+            found,
+            timeout=timeout,
+            interval=0.05,
+            what=f"a log line of the app with {text!r}",
+            fix="srv.logs() shows everything it printed.",
+        )
 
     def wait_until_answers(self, path: str | None = None, timeout: float = 30.0) -> None:
         """Return once any HTTP response comes back; raise AppExited if the process ends."""
@@ -170,11 +182,15 @@ class AppServer:
                 raise AppExited(self.process.returncode, self.logs())
             return self.logs().count(WORKER_STARTED) > starts
 
-        wait_until(new_worker, timeout=timeout, interval=0.05,
-                   what=f"a new worker after saving {relative_path}",
-                   fix="Was the app served with reload=True? srv.logs() shows what happened.")
+        wait_until(
+            new_worker,
+            timeout=timeout,
+            interval=0.05,
+            what=f"a new worker after saving {relative_path}",
+            fix="Was the app served with reload=True? srv.logs() shows what happened.",
+        )
         self.wait_until_answers(timeout=max(timeout - (time.monotonic() - began), 1.0))
-        return self.logs()[len(before):]
+        return self.logs()[len(before) :]
 
     def stop(self, timeout: float = 10.0) -> Stopped:
         """Ctrl+C: SIGINT to the process group, then SIGKILL if it has not ended in ``timeout`` s."""

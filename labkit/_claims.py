@@ -25,12 +25,12 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from labkit._scenario import scenarios_root
 
 REPORTS_FILE = "incident_reports.toml"  # course content, beside the scenarios folder
-DEPENDS = "depends on version"
+DEPENDS: Final = "depends on version"
 MIME = "application/vnd.labkit.claim+json"
 
 ClaimVerdict = Literal["holds", "false", "depends on version"]
@@ -134,7 +134,7 @@ def claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> None:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:
-        get_ipython = None  # type: ignore[assignment]
+        get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
         display(checked.bundle(), raw=True)
     else:

@@ -41,12 +41,12 @@ def _send(line: str) -> None:
         _watchdog.stdin.flush()
 
 
-def register(kind: Kind, value: str | int) -> None:
+def register(kind: Kind, value: str | int | Path) -> None:
     """Have ``value`` removed if this process dies before :func:`release`."""
     _send(f"add {kind} {value}")
 
 
-def release(kind: Kind, value: str | int) -> None:
+def release(kind: Kind, value: str | int | Path) -> None:
     """Forget ``value``: its owner has cleaned it up."""
     if _watchdog is not None and _watchdog_owner_pid == os.getpid():
         _send(f"del {kind} {value}")

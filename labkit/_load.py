@@ -26,7 +26,6 @@ from labkit._ports import LOOPBACK, LOOPBACK_NAMES
 from labkit._status_line import StatusLine
 
 
-
 @dataclass(frozen=True)
 class Sample:
     started: float  # seconds since the run began
@@ -71,11 +70,20 @@ class LoadResult:
 
     def table(self) -> Table:
         lat = self.latencies
-        return Table(("requests", "errors", "outcomes", "wall s", "median ms", "p95 ms", "max ms"), ((
-            str(len(lat)), str(self.errors), ", ".join(f"{k}: {v}" for k, v in sorted(self.outcomes.items())),
-            f"{self.wall_seconds:.2f}", f"{statistics.median(lat) * 1000:.0f}" if lat else "-",
-            f"{self.percentile(95) * 1000:.0f}", f"{max(lat, default=float('nan')) * 1000:.0f}",
-        ),))
+        return Table(
+            ("requests", "errors", "outcomes", "wall s", "median ms", "p95 ms", "max ms"),
+            (
+                (
+                    str(len(lat)),
+                    str(self.errors),
+                    ", ".join(f"{k}: {v}" for k, v in sorted(self.outcomes.items())),
+                    f"{self.wall_seconds:.2f}",
+                    f"{statistics.median(lat) * 1000:.0f}" if lat else "-",
+                    f"{self.percentile(95) * 1000:.0f}",
+                    f"{max(lat, default=float('nan')) * 1000:.0f}",
+                ),
+            ),
+        )
 
     def plot(self, ax: Any = None, label: str | None = None) -> Any:
         """Latency of each request against the time it started."""
@@ -93,12 +101,23 @@ class LoadResult:
 def _check_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
     if host not in LOOPBACK_NAMES:
-        raise LabkitError(f"labkit.load only targets this machine ({LOOPBACK}), not {host!r}.",
-                          "Point it at an app labkit serves (srv.url).")
+        raise LabkitError(
+            f"labkit.load only targets this machine ({LOOPBACK}), not {host!r}.",
+            "Point it at an app labkit serves (srv.url).",
+        )
 
 
-async def _run(result: LoadResult, url: str, requests: int, concurrency: int, timeout: float, deadline: float,
-               method: str, json: Any, rate: float | None) -> LoadResult:
+async def _run(
+    result: LoadResult,
+    url: str,
+    requests: int,
+    concurrency: int,
+    timeout: float,
+    deadline: float,
+    method: str,
+    json: Any,
+    rate: float | None,
+) -> LoadResult:
     gate = asyncio.Semaphore(concurrency)
     began = time.perf_counter()
     # One connection per request, as from independent clients: uvicorn closes a kept-alive
@@ -127,9 +146,17 @@ async def _run(result: LoadResult, url: str, requests: int, concurrency: int, ti
     return result
 
 
-def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout: float = 10.0,
-               deadline: float = 60.0, method: str = "GET", json: Any = None,
-               rate: float | None = None) -> "Future[LoadResult]":
+def start_load(
+    url: str,
+    requests: int = 100,
+    concurrency: int = 10,
+    *,
+    timeout: float = 10.0,
+    deadline: float = 60.0,
+    method: str = "GET",
+    json: Any = None,
+    rate: float | None = None,
+) -> Future[LoadResult]:
     """Start a load in the background; ``.result()`` waits for its :class:`LoadResult`.
 
     ``rate`` (requests per second) spreads the requests evenly over time, for drills
@@ -137,8 +164,9 @@ def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout:
     """
     _check_loopback(url)
     if requests > 5000 or concurrency > 200:
-        raise LabkitError("That load is larger than a workshop machine needs.",
-                          "Keep requests <= 5000 and concurrency <= 200.")
+        raise LabkitError(
+            "That load is larger than a workshop machine needs.", "Keep requests <= 5000 and concurrency <= 200."
+        )
     future: Future[LoadResult] = Future()
     result = LoadResult()
 
@@ -151,8 +179,9 @@ def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout:
 
     def worker() -> None:
         try:
-            future.set_result(asyncio.run(
-                _run(result, url, requests, concurrency, timeout, deadline, method, json, rate)))
+            future.set_result(
+                asyncio.run(_run(result, url, requests, concurrency, timeout, deadline, method, json, rate))
+            )
         except BaseException as exc:  # handed to whoever waits on the future
             future.set_exception(exc)
         finally:
@@ -162,9 +191,18 @@ def start_load(url: str, requests: int = 100, concurrency: int = 10, *, timeout:
     return future
 
 
-def load(url: str, requests: int = 100, concurrency: int = 10, *, timeout: float = 10.0,
-         deadline: float = 60.0, method: str = "GET", json: Any = None,
-         rate: float | None = None) -> LoadResult:
+def load(
+    url: str,
+    requests: int = 100,
+    concurrency: int = 10,
+    *,
+    timeout: float = 10.0,
+    deadline: float = 60.0,
+    method: str = "GET",
+    json: Any = None,
+    rate: float | None = None,
+) -> LoadResult:
     """Send ``requests`` requests, at most ``concurrency`` at a time; stop sending after ``deadline`` s."""
-    return start_load(url, requests, concurrency, timeout=timeout, deadline=deadline, method=method,
-                      json=json, rate=rate).result()
+    return start_load(
+        url, requests, concurrency, timeout=timeout, deadline=deadline, method=method, json=json, rate=rate
+    ).result()

@@ -94,9 +94,9 @@ def _apply_hunks(path: str, original: list[str], hunks: list[Hunk]) -> list[str]
     for hunk in hunks:
         old = hunk.old()
         start = max(hunk.old_start - 1, 0) if old else hunk.old_start
-        if original[start:start + len(old)] != old:
+        if original[start : start + len(old)] != old:
             found = next(
-                (s for s in range(cursor, len(original) - len(old) + 1) if original[s:s + len(old)] == old),
+                (s for s in range(cursor, len(original) - len(old) + 1) if original[s : s + len(old)] == old),
                 None,
             )
             if found is None:
@@ -149,9 +149,12 @@ def diff_trees(before: Path, after: Path) -> str:
         new = (after / rel).read_text().splitlines(keepends=True) if (after / rel).is_file() else []
         if old == new:
             continue
-        chunks.extend(difflib.unified_diff(
-            old, new,
-            fromfile=f"a/{rel}" if old or (before / rel).is_file() else "/dev/null",
-            tofile=f"b/{rel}" if (after / rel).is_file() else "/dev/null",
-        ))
+        chunks.extend(
+            difflib.unified_diff(
+                old,
+                new,
+                fromfile=f"a/{rel}" if old or (before / rel).is_file() else "/dev/null",
+                tofile=f"b/{rel}" if (after / rel).is_file() else "/dev/null",
+            )
+        )
     return "".join(chunks)

@@ -34,22 +34,35 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 class ChildProcess:
     """A running child in its own process group; a context manager that stops it on exit."""
 
-    def __init__(self, command: Sequence[str], *, cwd: str | Path | None = None,
-                 env: Mapping[str, str] | None = None, stdout: int | IO[Any] | None = subprocess.DEVNULL,
-                 stderr: int | IO[Any] | None = subprocess.STDOUT, text: bool = False,
-                 run_as: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        cwd: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        stdout: int | IO[Any] | None = subprocess.DEVNULL,
+        stderr: int | IO[Any] | None = subprocess.STDOUT,
+        text: bool = False,
+        run_as: Mapping[str, Any] | None = None,
+    ) -> None:
         self.command = list(command)
         self._popen: subprocess.Popen[Any] = subprocess.Popen(
-            self.command, cwd=cwd, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
-            stdout=stdout, stderr=stderr, text=text, start_new_session=True, **(run_as or {}),
+            self.command,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            text=text,
+            start_new_session=True,
+            **(run_as or {}),
         )
         _cleanup.register("pgroup", self._popen.pid)
 
     def __enter__(self) -> ChildProcess:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     @property

@@ -73,8 +73,9 @@ def _write(work_root: Path, scenario: str, record: Record) -> None:
     path.write_text(json.dumps(asdict(record), indent=1))
 
 
-def record_check(work_root: Path, scenario: str, *, tiers: dict[str, str], results: Iterable[tuple[str, bool]],
-                 reference: bool) -> Record:
+def record_check(
+    work_root: Path, scenario: str, *, tiers: dict[str, str], results: Iterable[tuple[str, bool]], reference: bool
+) -> Record:
     """Add one check's results (all requirements, or the one judged) to the scenario's record."""
     record = read(work_root, scenario)
     record.checks += 1

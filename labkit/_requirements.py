@@ -58,8 +58,14 @@ class Requirement:
         return "core" if self.core else "stretch"
 
 
-def requirement(*, core: bool, edit: str, hints: Sequence[str], step: int | str | Sequence[int | str] | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> Callable[[Judge], Requirement]:
+def requirement(
+    *,
+    core: bool,
+    edit: str,
+    hints: Sequence[str],
+    step: int | str | Sequence[int | str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Callable[[Judge], Requirement]:
     """Declare a judge function as a requirement (see the module docstring)."""
     if isinstance(hints, str) or not hints:
         raise TypeError("hints must be a sequence of one or more sentences: a nudge, then the idea and the API")
@@ -68,8 +74,12 @@ def requirement(*, core: bool, edit: str, hints: Sequence[str], step: int | str 
     def declare(judge: Judge) -> Requirement:
         doc = (judge.__doc__ or "").strip()
         if not doc:
-            raise TypeError(f"requirement {judge.__name__} needs a docstring: its first line is the title a learner reads")
-        return Requirement(judge.__name__, doc.splitlines()[0].strip().rstrip("."), core, edit, tuple(hints), steps, timeout, judge)
+            raise TypeError(
+                f"requirement {judge.__name__} needs a docstring: its first line is the title a learner reads"
+            )
+        return Requirement(
+            judge.__name__, doc.splitlines()[0].strip().rstrip("."), core, edit, tuple(hints), steps, timeout, judge
+        )
 
     return declare
 
@@ -93,7 +103,9 @@ class Context:
     @property
     def pg(self) -> Postgres:
         if self.lab.pg is None:
-            raise LabkitError("This check needs a PostgreSQL.", "Create the lab with labkit.Lab(name, pg=labkit.postgres()).")
+            raise LabkitError(
+                "This check needs a PostgreSQL.", "Create the lab with labkit.Lab(name, pg=labkit.postgres())."
+            )
         return self.lab.pg
 
     def shared(self, key: str, make: Callable[[], T]) -> T:
@@ -135,8 +147,14 @@ def last_error(text: str, workdir: Path | None = None) -> str:
     from a crashed app's log, instead of forty lines of uvicorn and importlib frames.
     """
     lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    error = next((line.strip() for line in reversed(lines)
-                  if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b", line.strip())), "")
+    error = next(
+        (
+            line.strip()
+            for line in reversed(lines)
+            if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b", line.strip())
+        ),
+        "",
+    )
     if not error:
         error = lines[-1].strip() if lines else "(no output)"
     where = ""
@@ -144,7 +162,7 @@ def last_error(text: str, workdir: Path | None = None) -> str:
     for match in _FRAME.finditer(text):
         path = match["path"]
         if root is not None and path.startswith(root):
-            where = f"{path[len(root):]}:{match['line']}"
+            where = f"{path[len(root) :]}:{match['line']}"
         elif root is None and "site-packages" not in path and not path.startswith("<"):
             where = f"{path}:{match['line']}"
     return f"{where}: {error}" if where else error
@@ -181,8 +199,13 @@ def judge(requirement: Requirement, number: int, context: Context, on_timeout: C
     if worker.is_alive():
         on_timeout()  # stop the apps it waits on, so the thread ends instead of lingering
         worker.join(5)
-        return Outcome(number, requirement, False,
-                       f"did not finish within {requirement.timeout:g} s: a request or a start-up that hangs?", seconds)
+        return Outcome(
+            number,
+            requirement,
+            False,
+            f"did not finish within {requirement.timeout:g} s: a request or a start-up that hangs?",
+            seconds,
+        )
     error = result[0] if result else None
     if error is None:
         return Outcome(number, requirement, True, "", seconds)
@@ -212,10 +235,12 @@ class Hint:
         import html
 
         more = f" &middot; <code>lab.hint({self.number})</code> again for the next" if self.rung < self.rungs else ""
-        return (f'<div style="background:#f8f8f8;color:#1f2328;padding:6px 10px;border-radius:3px;'
-                f'border-left:4px solid #6639ba"><div style="color:#57606a">Hint {self.rung} of {self.rungs} for '
-                f'{self.number}. {html.escape(self.title)}{more}</div><div style="margin-top:4px">'
-                f'{html.escape(self.text)}</div></div>')
+        return (
+            f'<div style="background:#f8f8f8;color:#1f2328;padding:6px 10px;border-radius:3px;'
+            f'border-left:4px solid #6639ba"><div style="color:#57606a">Hint {self.rung} of {self.rungs} for '
+            f'{self.number}. {html.escape(self.title)}{more}</div><div style="margin-top:4px">'
+            f"{html.escape(self.text)}</div></div>"
+        )
 
 
 @dataclass(frozen=True)
@@ -283,14 +308,18 @@ class Checklist:
             mark, colour = ("✓", "#1a7f37") if outcome.passed else ("✗", "#b42318")
             detail = ""
             if not outcome.passed:
-                detail = (f'<div style="margin:2px 0 0 1.6em;white-space:pre-wrap">{html.escape(outcome.message)}</div>'
-                          f'<div style="margin:2px 0 0 1.6em;color:#6639ba">hint: {html.escape(req.hints[0])} '
-                          f'(more: <code>lab.hint({outcome.number})</code>)</div>')
+                detail = (
+                    f'<div style="margin:2px 0 0 1.6em;white-space:pre-wrap">{html.escape(outcome.message)}</div>'
+                    f'<div style="margin:2px 0 0 1.6em;color:#6639ba">hint: {html.escape(req.hints[0])} '
+                    f"(more: <code>lab.hint({outcome.number})</code>)</div>"
+                )
             rows.append(
                 f'<div style="margin:4px 0"><span style="color:{colour};font-weight:700">{mark}</span> '
-                f'{outcome.number}. {html.escape(req.title)} '
+                f"{outcome.number}. {html.escape(req.title)} "
                 f'<span style="color:#57606a">[{req.tier}, <code>{html.escape(req.edit)}</code>]</span>{detail}</div>'
             )
         # a light card of its own, as listings have: readable on JupyterLab's light and dark themes
-        return (f'<div style="background:#f8f8f8;color:#1f2328;padding:6px 10px;border-radius:3px">'
-                f'<div style="font-weight:600">{html.escape(self.summary())}</div>{"".join(rows)}</div>')
+        return (
+            f'<div style="background:#f8f8f8;color:#1f2328;padding:6px 10px;border-radius:3px">'
+            f'<div style="font-weight:600">{html.escape(self.summary())}</div>{"".join(rows)}</div>'
+        )

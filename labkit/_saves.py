@@ -68,8 +68,12 @@ def _candidates(root: Path) -> list[tuple[Path, str]]:
             continue  # the reference copies, strays, links: not the learner's work
         for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
             relative = path.relative_to(root)
-            if path.is_symlink() or not path.is_file() or SKIPPED_DIRS & set(relative.parts[:-1]) \
-                    or path.suffix == ".pyc":
+            if (
+                path.is_symlink()
+                or not path.is_file()
+                or SKIPPED_DIRS & set(relative.parts[:-1])
+                or path.suffix == ".pyc"
+            ):
                 continue
             if _is_secret(path.name):
                 found.append((path, "secret"))
@@ -87,10 +91,15 @@ def save(path: str | Path | None = None, work_root: str | Path | None = None) ->
     files = _candidates(root)
     kept = [(p, p.relative_to(root).as_posix()) for p, why in files if not why]
     if not kept:
-        raise LabkitError(f"There is no work to save in {root}.",
-                          "Open a notebook and run its setup cell first; its work dir is what gets saved.")
-    manifest = {"format": FORMAT, "created": time.strftime("%Y-%m-%d %H:%M"),
-                "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for p, name in kept}}
+        raise LabkitError(
+            f"There is no work to save in {root}.",
+            "Open a notebook and run its setup cell first; its work dir is what gets saved.",
+        )
+    manifest = {
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%d %H:%M"),
+        "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for p, name in kept},
+    }
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -103,8 +112,10 @@ def save(path: str | Path | None = None, work_root: str | Path | None = None) ->
 
 
 def _refuse(path: Path, problem: str) -> LabkitError:
-    return LabkitError(f"{path} cannot be restored: {problem}. Nothing was changed.",
-                       "Restore a file that `labkit save` wrote (labkit-work-*.zip), downloaded whole.")
+    return LabkitError(
+        f"{path} cannot be restored: {problem}. Nothing was changed.",
+        "Restore a file that `labkit save` wrote (labkit-work-*.zip), downloaded whole.",
+    )
 
 
 def _read_checked(path: Path) -> dict[str, bytes]:
@@ -112,14 +123,19 @@ def _read_checked(path: Path) -> dict[str, bytes]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise LabkitError(f"Cannot read {path}: {exc.strerror}.", "Check the file name (upload it first on Binder).") \
-            from None
+        raise LabkitError(
+            f"Cannot read {path}: {exc.strerror}.", "Check the file name (upload it first on Binder)."
+        ) from None
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         manifest = json.loads(archive.read(MANIFEST))
     except (zipfile.BadZipFile, KeyError, ValueError):
         raise _refuse(path, "it is not a labkit save (no readable zip with a labkit manifest)") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("files"), dict)
+    ):
         raise _refuse(path, f"its manifest is not {FORMAT}")
     allowed = _top_levels()
     contents: dict[str, bytes] = {}

@@ -36,8 +36,11 @@ def scenarios_root() -> Path:
     explicit = os.environ.get("LABKIT_SCENARIOS")
     if explicit:
         return Path(explicit)
-    for candidate in (Path.cwd() / "scenarios", Path.cwd() / "notebooks" / "scenarios",
-                      Path(__file__).resolve().parents[1] / "notebooks" / "scenarios"):
+    for candidate in (
+        Path.cwd() / "scenarios",
+        Path.cwd() / "notebooks" / "scenarios",
+        Path(__file__).resolve().parents[1] / "notebooks" / "scenarios",
+    ):
         if candidate.is_dir():
             return candidate
     raise LabkitError(
@@ -59,7 +62,7 @@ class Scenario:
     steps: tuple[Step, ...]
 
     @classmethod
-    def load(cls, name: str) -> "Scenario":
+    def load(cls, name: str) -> Scenario:
         root = scenarios_root() / name
         if not (root / "scenario.toml").is_file():
             names = ", ".join(available()) or "none"
@@ -103,8 +106,9 @@ class Scenario:
 
     def requirements(self) -> list[Requirement]:
         """The requirements its ``check.py`` declares, in order (see :mod:`labkit._requirements`)."""
-        spec = importlib.util.spec_from_file_location(f"labkit_check_{self.name.replace('-', '_')}",
-                                                      self.root / "check.py")
+        spec = importlib.util.spec_from_file_location(
+            f"labkit_check_{self.name.replace('-', '_')}", self.root / "check.py"
+        )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -113,8 +117,18 @@ class Scenario:
             return found
         if hasattr(module, "check"):  # a check written as one function: one requirement, all steps
             whole = module.check
-            return [Requirement("check", "The scenario's check passes", True, "the project",
-                                ("Read the message above: it says what the app did.",),
-                                tuple(s.number for s in self.steps), 300.0, lambda ctx: whole(ctx.lab))]
-        raise LabkitError(f"{self.root / 'check.py'} declares no requirement.",
-                          "Declare each with @labkit.checking.requirement(...).")
+            return [
+                Requirement(
+                    "check",
+                    "The scenario's check passes",
+                    True,
+                    "the project",
+                    ("Read the message above: it says what the app did.",),
+                    tuple(s.number for s in self.steps),
+                    300.0,
+                    lambda ctx: whole(ctx.lab),
+                )
+            ]
+        raise LabkitError(
+            f"{self.root / 'check.py'} declares no requirement.", "Declare each with @labkit.checking.requirement(...)."
+        )

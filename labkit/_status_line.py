@@ -77,8 +77,7 @@ class StatusLine:
         # The copied context carries the kernel's notion of the running cell, so updates from
         # other threads land in this cell's output even while later cells run.
         self._context = contextvars.copy_context()
-        self._thread = threading.Thread(target=self._context.run, args=(self._tick,), name="labkit-status",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._context.run, args=(self._tick,), name="labkit-status", daemon=True)
         self._thread.start()
 
     def finish(self, *, failed: bool = False) -> None:

@@ -26,9 +26,14 @@ class WaitTimeout(LabkitError):
         super().__init__(f"Waited {timeout:g} s for {what}, in vain.", fix)
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str,
-               fix: str = "Try again; if it keeps happening, `labkit env` checks the set-up.",
-               interval: float = DEFAULT_INTERVAL) -> T:
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    fix: str = "Try again; if it keeps happening, `labkit env` checks the set-up.",
+    interval: float = DEFAULT_INTERVAL,
+) -> T:
     """Call ``condition`` until it returns something truthy, and return that.
 
     Raises :class:`WaitTimeout` (a :class:`LabkitError` naming ``what`` and ``fix``) once

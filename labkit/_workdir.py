@@ -33,8 +33,11 @@ def fingerprint(root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root)
-        if any(part in ("__pycache__", ".pytest_cache") for part in relative.parts) or path.suffix == ".pyc" \
-                or relative.as_posix() == STATE_FILE:
+        if (
+            any(part in ("__pycache__", ".pytest_cache") for part in relative.parts)
+            or path.suffix == ".pyc"
+            or relative.as_posix() == STATE_FILE
+        ):
             continue
         digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -27,3 +27,4 @@ def fresh_pg() -> Iterator[Postgres]:
     pg = Postgres(LocalServer(), "tests")
     yield pg
     pg.close()
+pytest_plugins = ["learner_copies"]

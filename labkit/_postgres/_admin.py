@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.extensions
 
 from labkit._errors import LabkitError
-from labkit._status_line import StatusLine
-from labkit._waiting import WaitTimeout, wait_until
 from labkit._postgres._endpoint import Server
 from labkit._postgres._url import driver_url
+from labkit._status_line import StatusLine
+from labkit._waiting import WaitTimeout, wait_until
 
 ADMIN_APP = "labkit-admin"
 
@@ -57,8 +57,7 @@ class Postgres:
     def __enter__(self) -> Postgres:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def url(self, driver: str = "asyncpg", *, database: str | None = None) -> str:
@@ -78,8 +77,13 @@ class Postgres:
         if self._admin is None or self._admin.closed:
             endpoint = self._server.endpoint
             self._admin = psycopg2.connect(
-                host=endpoint.host, port=endpoint.port, user=endpoint.user, password=endpoint.password,
-                dbname=endpoint.database, sslmode=endpoint.ssl or "prefer", connect_timeout=5,
+                host=endpoint.host,
+                port=endpoint.port,
+                user=endpoint.user,
+                password=endpoint.password,
+                dbname=endpoint.database,
+                sslmode=endpoint.ssl or "prefer",
+                connect_timeout=5,
                 application_name=ADMIN_APP,
             )
             self._admin.autocommit = True
@@ -104,8 +108,14 @@ class Postgres:
                         raise
         raise AssertionError("unreachable")
 
-    def connections(self, application_name: str | None = None, *, state: str | None = None,
-                    wait_for: int | None = None, timeout: float = 5.0) -> int:
+    def connections(
+        self,
+        application_name: str | None = None,
+        *,
+        state: str | None = None,
+        wait_for: int | None = None,
+        timeout: float = 5.0,
+    ) -> int:
         """Client connections in ``pg_stat_activity`` (labkit's own admin one excluded).
 
         ``state="idle in transaction"`` counts only connections in that state (both its
@@ -137,17 +147,17 @@ class Postgres:
         """
         began = time.monotonic()
         who = f"with application_name {application_name!r} " if application_name else ""
-        wait_until(lambda: self.connections(application_name, state="active") > 0, timeout=timeout,
-                   what=f"a client connection {who}to run a statement", interval=0.01,
-                   fix="Check that the load reaches the app and the app reaches this database "
-                       "(srv.logs() shows its errors).")
+        wait_until(
+            lambda: self.connections(application_name, state="active") > 0,
+            timeout=timeout,
+            what=f"a client connection {who}to run a statement",
+            interval=0.01,
+            fix="Check that the load reaches the app and the app reaches this database (srv.logs() shows its errors).",
+        )
         return time.monotonic() - began
 
     def _client_backends(self, application_name: str | None) -> tuple[str, tuple[str, ...]]:
-        sql = (
-            "select count(*) from pg_stat_activity where backend_type = 'client backend' "
-            "and pid <> pg_backend_pid()"
-        )
+        sql = "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()"
         if application_name is None:
             return sql, ()
         return sql + " and application_name = %s", (application_name,)
@@ -211,7 +221,9 @@ class Postgres:
         for name, value in settings.items():
             row = self.query("select context, current_setting(name) from pg_settings where name = %s", name)
             if not row:
-                raise LabkitError(f"PostgreSQL has no setting named {name!r}.", "Check the spelling (pg_settings lists them).")
+                raise LabkitError(
+                    f"PostgreSQL has no setting named {name!r}.", "Check the spelling (pg_settings lists them)."
+                )
             self.query(f"alter system set {name} = %s", str(value))
             needs_restart |= row[0][0] == "postmaster"
             before[name] = row[0][1]
@@ -219,9 +231,12 @@ class Postgres:
             self.restart()
         else:
             self.query("select pg_reload_conf()")
+
             # the reload reaches each session asynchronously: wait until ours sees it
             def seen() -> bool:
-                return all(self.query(f"show {n}")[0][0] != before[n] for n in settings if str(settings[n]) != before[n])
+                return all(
+                    self.query(f"show {n}")[0][0] != before[n] for n in settings if str(settings[n]) != before[n]
+                )
 
             try:
                 wait_until(seen, timeout=2.0, what="the admin session to see the new settings", interval=0.01)

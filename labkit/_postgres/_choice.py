@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from labkit._errors import LabkitError
-from labkit._status_line import StatusLine
 from labkit._postgres._endpoint import Server
+from labkit._status_line import StatusLine
 
 Backend = Literal["external", "container", "local"]
 BACKENDS: tuple[Backend, ...] = ("external", "container", "local")
@@ -42,7 +42,7 @@ def choose_backend() -> Choice:
                 "LABKIT_BACKEND=external, but LABKIT_DATABASE_URL is not set.",
                 "Set LABKIT_DATABASE_URL=postgresql://user:password@host:5432/dbname, or unset LABKIT_BACKEND.",
             )
-        return Choice(forced, f"LABKIT_BACKEND={forced}")  # type: ignore[arg-type]
+        return Choice(forced, f"LABKIT_BACKEND={forced}")
     if os.environ.get("LABKIT_DATABASE_URL"):
         return Choice("external", "LABKIT_DATABASE_URL is set")
     from labkit._postgres._container import docker_client
@@ -58,7 +58,7 @@ def asked_for(backend: str) -> Choice:
     """The choice for an explicit ``labkit.postgres(backend)``: no fallback."""
     if backend not in BACKENDS:
         raise LabkitError(f"Unknown backend {backend!r}.", f"Use one of {', '.join(BACKENDS)}.")
-    return Choice(backend, f"asked for {backend!r}")  # type: ignore[arg-type]
+    return Choice(backend, f"asked for {backend!r}")
 
 
 def _make_server(backend: Backend, port: int | None) -> Server:

@@ -9,14 +9,19 @@ reaper, needs an image from a registry; it is disabled and the watchdog in
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import psycopg2
 
 from labkit import _cleanup
 from labkit._errors import LabkitError
-from labkit._postgres._endpoint import Endpoint, new_password
 from labkit._ports import LOOPBACK, ensure_free, free_port
+from labkit._postgres._endpoint import Endpoint, new_password
 from labkit._waiting import wait_until
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.containers import Container
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 READY_TIMEOUT = 60.0
@@ -28,7 +33,7 @@ def image() -> str:
     return os.environ.get("LABKIT_PG_IMAGE", DEFAULT_IMAGE)
 
 
-def docker_client():  # -> docker.DockerClient
+def docker_client() -> DockerClient:
     """A client for an engine that answers, or a LabkitError that says how to get one."""
     import docker
 
@@ -62,11 +67,11 @@ class ContainerServer:
             self.image, username=USER, password=self.endpoint.password, dbname=DATABASE, driver=None
         )
         # docker-py's (host_ip, port) form; with_bind_ports() takes no host address in 4.15
-        self.container.ports["5432"] = (LOOPBACK, self.endpoint.port)
+        self.container.ports["5432"] = (LOOPBACK, self.endpoint.port)  # type: ignore[assignment]
         self.container_id: str | None = None
         try:
             self.container.start()
-            self.container_id = self.container.get_wrapped_container().id
+            self.container_id = str(self.container.get_wrapped_container().id)
             _cleanup.register("container", self.container_id)
             self._wait_ready()
         except BaseException:
@@ -94,16 +99,25 @@ class ContainerServer:
     def _answers(self) -> bool:
         try:
             psycopg2.connect(
-                host=LOOPBACK, port=self.endpoint.port, user=USER, password=self.endpoint.password,
-                dbname=DATABASE, connect_timeout=2,
+                host=LOOPBACK,
+                port=self.endpoint.port,
+                user=USER,
+                password=self.endpoint.password,
+                dbname=DATABASE,
+                connect_timeout=2,
             ).close()
             return True
         except psycopg2.OperationalError:
             return False
 
     def _wait_ready(self) -> None:
-        wait_until(self._answers, timeout=READY_TIMEOUT, what="the PostgreSQL container to answer",
-                   fix="Check `docker logs` of the container, or set LABKIT_BACKEND=local.", interval=0.1)
+        wait_until(
+            self._answers,
+            timeout=READY_TIMEOUT,
+            what="the PostgreSQL container to answer",
+            fix="Check `docker logs` of the container, or set LABKIT_BACKEND=local.",
+            interval=0.1,
+        )
 
     def stop(self) -> None:
         self.container.get_wrapped_container().stop(timeout=10)
@@ -118,7 +132,7 @@ class ContainerServer:
     def close(self) -> None:
         import docker
 
-        wrapped = self.container.get_wrapped_container()  # None when start failed before docker run
+        wrapped: Container | None = self.container.get_wrapped_container()  # None: start failed before docker run
         if wrapped is None:
             return
         try:

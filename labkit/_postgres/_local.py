@@ -15,14 +15,15 @@ import stat
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
 from labkit import _cleanup
 from labkit._errors import LabkitError
+from labkit._ports import LOOPBACK, ensure_free, free_port
 from labkit._postgres._binaries import PgBinaries, find_binaries
 from labkit._postgres._endpoint import Endpoint, new_password
-from labkit._ports import LOOPBACK, ensure_free, free_port
 from labkit._process import ChildProcess
 from labkit._waiting import WaitTimeout, wait_until
 
@@ -63,7 +64,7 @@ class ServerUser:
     def switches(self) -> bool:
         return self.gid is not None
 
-    def popen_kwargs(self) -> dict[str, object]:
+    def popen_kwargs(self) -> dict[str, Any]:
         if not self.switches:
             return {}
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
@@ -79,10 +80,7 @@ class ServerUser:
 
 
 def _others_can_run(path: Path) -> bool:
-    for part in [path, *path.parents]:
-        if not part.stat().st_mode & stat.S_IXOTH:
-            return False
-    return True
+    return all(part.stat().st_mode & stat.S_IXOTH for part in [path, *path.parents])
 
 
 def _reachable_binaries(binaries: PgBinaries, user: ServerUser) -> PgBinaries:
@@ -117,11 +115,23 @@ def _template_dir(binaries: PgBinaries, user: ServerUser) -> Path:
     user.give(staging)
     result = subprocess.run(
         [
-            binaries.tool("initdb"), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions",
+            binaries.tool("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--no-sync",
+            "--no-instructions",
             "--wal-segsize=1",  # 1 MiB WAL segments: a template a third smaller to copy
         ],
-        capture_output=True, text=True, **user.popen_kwargs(),  # type: ignore[arg-type]
+        capture_output=True,
+        text=True,
+        **user.popen_kwargs(),
     )
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
@@ -202,8 +212,12 @@ class LocalServer:
 
     def _socket_connect(self) -> psycopg2.extensions.connection:
         return psycopg2.connect(
-            host=str(self.sockets), port=self.endpoint.port, user=SUPERUSER, dbname="postgres",
-            application_name="labkit-admin", connect_timeout=2,
+            host=str(self.sockets),
+            port=self.endpoint.port,
+            user=SUPERUSER,
+            dbname="postgres",
+            application_name="labkit-admin",
+            connect_timeout=2,
         )
 
     def _set_password(self) -> None:
@@ -220,8 +234,7 @@ class LocalServer:
             return
         ensure_free(self.endpoint.port, "the local PostgreSQL")
         with open(self.log_path, "ab") as log:
-            self.process = ChildProcess(self._command(), cwd=self.root, stdout=log,
-                                        run_as=self.user.popen_kwargs())
+            self.process = ChildProcess(self._command(), cwd=self.root, stdout=log, run_as=self.user.popen_kwargs())
         self._wait_ready()
 
     def _answers(self) -> bool:
@@ -239,8 +252,7 @@ class LocalServer:
 
     def _wait_ready(self) -> None:
         try:
-            wait_until(self._answers, timeout=READY_TIMEOUT, what="the local PostgreSQL to answer",
-                       interval=0.01)
+            wait_until(self._answers, timeout=READY_TIMEOUT, what="the local PostgreSQL to answer", interval=0.01)
         except WaitTimeout:
             raise LabkitError(
                 f"The local PostgreSQL did not answer within {READY_TIMEOUT:.0f} s:\n{self.log_tail()}",
