@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -281,30 +280,32 @@ class Lab:
             note=" ".join(s.why for s in steps),
         )
 
-    def watch(self, *, interval: float = 1.0, timeout: float | None = None) -> Checklist | None:
+    def watch(self, *, interval: float = 1.0, timeout: float = 3600.0) -> Checklist | None:
         """Check again each time a file of the work dir changes, until every requirement passes.
 
         Polls (file events are unreliable in containers); stop it with the ■ button (Ctrl+C).
+        Returns the last checklist shown.
         """
         from IPython.display import clear_output, display
 
-        seen = ""
-        began = time.monotonic()
-        last: Checklist | None = None
+        seen: list[str] = []
+        shown: list[Checklist] = []
+
+        def all_pass_after_a_change() -> bool:
+            now = fingerprint(self.workdir)
+            if seen and now == seen[-1]:
+                return False
+            seen.append(now)
+            shown.append(self.check())
+            clear_output(wait=True)
+            display(shown[-1])
+            return shown[-1].all_done
+
         try:
-            while timeout is None or time.monotonic() - began < timeout:
-                now = fingerprint(self.workdir)
-                if now != seen:
-                    seen = now
-                    last = self.check()
-                    clear_output(wait=True)
-                    display(last)
-                    if last.all_done:
-                        return last
-                time.sleep(interval)
-        except KeyboardInterrupt:
-            pass  # the learner stopped watching: the last checklist stays on screen
-        return last
+            wait_until(all_pass_after_a_change, timeout=timeout, interval=interval, what="every requirement to pass")
+        except (WaitTimeout, KeyboardInterrupt):
+            pass  # the learner stopped watching (or an hour passed): the last checklist stays on screen
+        return shown[-1] if shown else None
 
     # -- running ----------------------------------------------------------------
 

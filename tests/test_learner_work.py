@@ -255,3 +255,21 @@ def test_expect_is_calm_when_told_a_learner_watches(monkeypatch: pytest.MonkeyPa
     out = capsys.readouterr().out
     assert out.startswith("ℹ This machine did not show what the text expects: one request makes two writes")
     assert "(measured: 3)" in out and "carry on" in out
+
+
+def test_watch_checks_again_after_each_save_until_all_pass(work_root: Path) -> None:
+    import threading
+
+    lab = learner(work_root)
+
+    def learner_saves() -> None:
+        words(lab).write_text(CORE_ONLY)
+        labkit.wait_until(lambda: labkit.progress(work_root).rows, timeout=5, what="a progress table")
+        words(lab).write_text(FIXED)
+
+    timer = threading.Timer(1.5, learner_saves)
+    timer.start()
+    last = lab.watch(interval=0.2, timeout=30)
+    timer.join()
+    assert last is not None and last.all_done
+    assert status(work_root) == "all done"
