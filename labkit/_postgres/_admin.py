@@ -17,6 +17,7 @@ import psycopg2.extensions
 
 from labkit._errors import LabkitError
 from labkit._postgres._endpoint import Server
+from labkit._postgres._external import refusal
 from labkit._postgres._url import driver_url
 from labkit._status_line import StatusLine
 from labkit._waiting import WaitTimeout, wait_until
@@ -215,7 +216,7 @@ class Postgres:
         Returns the values now in force, e.g. ``pg.configure(max_connections=20)``.
         """
         if not self._server.controllable:
-            self._server.stop()  # raises the external backend's explanation
+            raise refusal("reconfigure")
         needs_restart = False
         before: dict[str, str] = {}
         for name, value in settings.items():
