@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from labkit import Lab, progress
-from labkit._cli import main
+from labkit import Lab, command, progress
+from support import FIXTURES
 
-from conftest import FIXTURES
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_command_prints_the_table_and_a_summary(lab: Lab, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     lab.solve()
     lab.check()
-    assert main(["progress", "--work", str(tmp_path / "work")]) == 0
+    assert command(["progress", "--work", str(tmp_path / "work")]) == 0
     out = capsys.readouterr().out
     assert "two-steps" in out and "done: reference steps" in out
     assert out.rstrip().endswith("1 of 1 notebooks done")
