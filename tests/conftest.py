@@ -15,6 +15,7 @@ from labkit import Postgres
 from labkit._postgres._local import LocalServer
 
 TIERS = ("unit", "integration", "notebooks", "browser")
+SERVERS = {"local_pg", "fresh_pg"}  # the fixtures below: a unit test may not ask for one
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every collected test is checked
@@ -25,12 +26,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     wrong = []
     for item in items:
         tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        servers = sorted(SERVERS.intersection(getattr(item, "fixturenames", ())))
         if len(tiers) != 1:
             wrong.append(f"  {item.nodeid}: {', '.join(tiers) or 'no tier'}")
+        elif tiers == ["unit"] and servers:
+            wrong.append(f"  {item.nodeid}: unit, but starts PostgreSQL ({', '.join(servers)})")
     if wrong:
         raise pytest.UsageError(
             f"Every test needs exactly one tier marker ({', '.join(TIERS)}), as a module-level "
-            "`pytestmark = pytest.mark.<tier>` or a decorator:\n" + "\n".join(wrong))
+            "`pytestmark = pytest.mark.<tier>` or a decorator; a unit test starts no server:\n" + "\n".join(wrong))
 
 
 @pytest.fixture(scope="session")

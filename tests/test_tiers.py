@@ -1,4 +1,5 @@
-"""Every test has exactly one tier: conftest.py stops a run that collects one with none or two."""
+"""Every test has exactly one tier: conftest.py stops a run that collects one with none or two,
+or a unit test that asks for a PostgreSQL."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ PROBE = textwrap.dedent("""
     @pytest.mark.integration
     def test_twice():
         pass
+
+    @pytest.mark.unit
+    def test_with_a_server(local_pg):
+        pass
 """)
 
 
@@ -43,4 +48,5 @@ def test_a_test_without_exactly_one_tier_stops_the_run(tmp_path: Path) -> None:
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     refused = [line.strip() for line in result.stderr.splitlines() if line.startswith("  test_probe.py::")]
-    assert refused == ["test_probe.py::test_unmarked: no tier", "test_probe.py::test_twice: integration, unit"]
+    assert refused == ["test_probe.py::test_unmarked: no tier", "test_probe.py::test_twice: integration, unit",
+                       "test_probe.py::test_with_a_server: unit, but starts PostgreSQL (local_pg)"]
