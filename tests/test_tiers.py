@@ -3,7 +3,6 @@ or a unit test that asks for a PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -42,10 +41,9 @@ def test_a_test_without_exactly_one_tier_stops_the_run(tmp_path: Path) -> None:
     shutil.copy(HERE / "conftest.py", tmp_path)
     (tmp_path / "test_probe.py").write_text(PROBE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-m", "pytest", "-m", "unit", "--collect-only", "-q",
                              "-p", "no:nbval", "-p", "no:cacheprovider"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     refused = [line.strip() for line in result.stderr.splitlines() if line.startswith("  test_probe.py::")]
     assert refused == ["test_probe.py::test_unmarked: no tier", "test_probe.py::test_twice: integration, unit",
