@@ -1,16 +1,40 @@
-"""Shared fixtures: one local PostgreSQL for the tests that only read and count."""
+"""Shared fixtures (one local PostgreSQL for the tests that only read and count) and the test tiers.
+
+Every test belongs to exactly one tier, a marker registered in pyproject.toml:
+unit (no PostgreSQL, no server process, no kernel; `pytest -m unit` runs in seconds),
+integration, notebooks (nbval's cells, marked here) and browser.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from labkit import Postgres
 from labkit._postgres._local import LocalServer
-from labkit._postgres import Postgres
 
-FIXTURES = Path(__file__).parent / "fixtures"
+TIERS = ("unit", "integration", "notebooks", "browser")
+SERVERS = {"local_pg", "fresh_pg"}  # the fixtures below: a unit test may not ask for one
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every collected test is checked
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.suffix == ".ipynb":  # nbval's items, one per cell; no module to put a mark in
+            item.add_marker(pytest.mark.notebooks)
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        servers = sorted(SERVERS.intersection(getattr(item, "fixturenames", ())))
+        if len(tiers) != 1:
+            wrong.append(f"  {item.nodeid}: {', '.join(tiers) or 'no tier'}")
+        elif tiers == ["unit"] and servers:
+            wrong.append(f"  {item.nodeid}: unit, but starts PostgreSQL ({', '.join(servers)})")
+    if wrong:
+        raise pytest.UsageError(
+            f"Every test needs exactly one tier marker ({', '.join(TIERS)}), as a module-level "
+            "`pytestmark = pytest.mark.<tier>` or a decorator; a unit test starts no server:\n" + "\n".join(wrong))
 
 
 @pytest.fixture(scope="session")

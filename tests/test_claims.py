@@ -13,8 +13,9 @@ import pytest
 
 import labkit
 from labkit._claims import DEPENDS, MIME, Claim, claim, make_claim, parse, report_names
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.unit
 _spec = importlib.util.spec_from_file_location("claims_ledger", ROOT / "tools" / "claims_ledger.py")
 ledger = importlib.util.module_from_spec(_spec)
 sys.modules["claims_ledger"] = ledger  # dataclasses look their module up while the class is made

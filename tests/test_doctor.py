@@ -23,6 +23,8 @@ from labkit.doctor import Options, registry, scan
 from labkit.doctor.walker import Walker
 from labkit._scenario import Scenario, available
 
+pytestmark = pytest.mark.unit
+
 FIXTURES = Path(__file__).parent / "doctor_fixtures"
 MARK = re.compile(r"#.*?\bexpect:\s*([\w-]+(?:\s*,\s*[\w-]+)*)")
 PROJECTS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

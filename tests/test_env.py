@@ -1,7 +1,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from labkit import env
+
+pytestmark = pytest.mark.unit
 
 
 def test_env_report_names_backend_versions_and_reason() -> None:

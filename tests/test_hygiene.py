@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
-import psutil
+import pytest
+
+from support import alive, group_members, left_after
+
+pytestmark = pytest.mark.integration
 
 OWNER = textwrap.dedent("""
     import json, os, sys
@@ -26,24 +28,6 @@ OWNER = textwrap.dedent("""
 """)
 
 
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) == pgid and alive(proc.pid):
-                members.append(proc.pid)
-        except (ProcessLookupError, psutil.Error):
-            pass
-    return members
-
-
 def test_sigkilled_owner_leaves_no_postgres_uvicorn_or_temp_dir(tmp_path: Path) -> None:
     owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path / "work")],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -54,12 +38,7 @@ def test_sigkilled_owner_leaves_no_postgres_uvicorn_or_temp_dir(tmp_path: Path) 
 
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        leftovers = [pid for pid in pids if group_members(pid)] + [d for d in dirs if d.exists()]
-        if not leftovers:
-            break
-        time.sleep(0.2)
+    leftovers = left_after(10, lambda: [pid for pid in pids if group_members(pid)] + [d for d in dirs if d.exists()])
     assert leftovers == [], f"still there 10 s after SIGKILL: {leftovers}"
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from IPython.core.formatters import DisplayFormatter
 
-from labkit import AppExited, Lab, LabkitError
-from labkit._ports import free_port
-from labkit._postgres import Postgres
-
-from conftest import FIXTURES
+from labkit import AppExited, Lab, LabkitError, Postgres, free_port
+from support import FIXTURES
 
 
 @pytest.fixture
@@ -19,12 +17,14 @@ def two_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     return Lab("two-steps", workdir=tmp_path / "work")
 
 
+@pytest.mark.unit
 def test_unknown_scenario_lists_the_real_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
     with pytest.raises(LabkitError, match="(?s)no scenario named 'nope'.*two-steps"):
         Lab("nope")
 
 
+@pytest.mark.unit
 def test_steps_apply_in_order_once(two_steps: Lab) -> None:
     assert not two_steps.check()
     with pytest.raises(LabkitError, match="comes after step 1"):
@@ -39,6 +39,7 @@ def test_steps_apply_in_order_once(two_steps: Lab) -> None:
         two_steps.apply()
 
 
+@pytest.mark.unit
 def test_apply_on_edited_files_changes_nothing(two_steps: Lab) -> None:
     words = two_steps.workdir / "app" / "words.py"
     words.write_text('GREETING = "mine"\nFAREWELL = "broken"\n')
@@ -54,15 +55,17 @@ def test_solve_applies_everything(two_steps: Lab) -> None:
     assert two_steps.applied == ["first", "second"] and two_steps.check()
 
 
+@pytest.mark.unit
 def test_diff_and_show_render_text_and_html(two_steps: Lab) -> None:
     diff = two_steps.diff(1)
     assert "+GREETING = \"hello\"" in str(diff) and "Say hello" in str(diff)
-    assert "<span" in diff._repr_html_()
+    assert "<span" in DisplayFormatter().format(diff)[0]["text/html"]  # what Jupyter renders
     assert "FAREWELL" in str(two_steps.show("app/words.py"))
     with pytest.raises(LabkitError, match="not a file of this scenario"):
         two_steps.show("app/missing.py")
 
 
+@pytest.mark.integration
 def test_serve_stop_and_reload_for_real(local_pg: Postgres, tmp_path: Path) -> None:
     lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     srv = lab.serve(reload=True, ready_path="/health")
@@ -76,6 +79,7 @@ def test_serve_stop_and_reload_for_real(local_pg: Postgres, tmp_path: Path) -> N
     assert not srv.alive
 
 
+@pytest.mark.integration
 def test_serve_on_a_port_in_use(local_pg: Postgres, tmp_path: Path) -> None:
     lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     srv = lab.serve(ready_path="/health")
@@ -85,6 +89,7 @@ def test_serve_on_a_port_in_use(local_pg: Postgres, tmp_path: Path) -> None:
     assert not srv.alive
 
 
+@pytest.mark.integration
 def test_an_app_that_cannot_start_is_reported_with_its_logs(tmp_path: Path) -> None:
     lab = Lab("00-hello", workdir=tmp_path / "hello")  # no pg: DATABASE_URL is missing
     with pytest.raises(AppExited) as info:
@@ -93,6 +98,7 @@ def test_an_app_that_cannot_start_is_reported_with_its_logs(tmp_path: Path) -> N
     assert "Application startup failed" in info.value.logs
 
 
+@pytest.mark.integration
 def test_run_stops_at_a_marker_and_at_the_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
     lab = Lab("two-steps", workdir=tmp_path / "work")
@@ -105,6 +111,7 @@ def test_run_stops_at_a_marker_and_at_the_timeout(tmp_path: Path, monkeypatch: p
     assert (finished.returncode, finished.output) == (0, "done\n")
 
 
+@pytest.mark.integration
 def test_env_none_removes_a_variable(local_pg: Postgres, tmp_path: Path) -> None:
     lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     probe = ["python", "-c", "import os; print(os.environ.get('DATABASE_URL', 'unset'))"]
@@ -112,6 +119,7 @@ def test_env_none_removes_a_variable(local_pg: Postgres, tmp_path: Path) -> None
     assert lab.run(probe, env={"DATABASE_URL": None}).output == "unset\n"
 
 
+@pytest.mark.integration
 def test_apps_listen_on_loopback_only(local_pg: Postgres, tmp_path: Path) -> None:
     import psutil
 

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+import support
+
+pytestmark = pytest.mark.unit
+
+NOTEBOOKS = sorted(support.NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 FIX_HEADING = re.compile(r"^#+ .*(fix, step by step|the reference fix)", re.IGNORECASE)
 # JupyterLab's own cell metadata for a folded heading: the section stays folded on open, "Run All" still runs it
 COLLAPSED = "jp-MarkdownHeadingCollapsed"

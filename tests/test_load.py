@@ -3,9 +3,10 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit._postgres import Postgres
+from labkit import Postgres
 
 
+@pytest.mark.integration
 def test_load_counts_outcomes_against_a_real_app(local_pg: Postgres, tmp_path: Path) -> None:
     lab = labkit.Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     srv = lab.serve(ready_path="/health")
@@ -18,18 +19,19 @@ def test_load_counts_outcomes_against_a_real_app(local_pg: Postgres, tmp_path: P
     assert "40" in str(ok.table())
 
 
+@pytest.mark.unit
 def test_refused_connections_are_outcomes_not_crashes() -> None:
-    from labkit._ports import free_port
-
-    result = labkit.load(f"http://127.0.0.1:{free_port()}/", requests=3, concurrency=3, timeout=2)
+    result = labkit.load(f"http://127.0.0.1:{labkit.free_port()}/", requests=3, concurrency=3, timeout=2)
     assert result.outcomes == {"ConnectError": 3}
 
 
+@pytest.mark.unit
 def test_only_loopback_is_a_target() -> None:
     with pytest.raises(labkit.LabkitError, match="only targets this machine"):
         labkit.load("http://192.0.2.1/", requests=1)
 
 
+@pytest.mark.integration
 def test_a_paced_load_runs_in_the_background(local_pg: Postgres, tmp_path: Path) -> None:
     lab = labkit.Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     srv = lab.serve(ready_path="/health")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from support import ROOT
+
+pytestmark = pytest.mark.integration
+
 PAIR = ("notebooks/00-setup.ipynb", "notebooks/02-lifespan-and-shutdown.ipynb")
 
 

@@ -4,6 +4,8 @@ import pytest
 
 from labkit import _patches as patches
 
+pytestmark = pytest.mark.unit
+
 
 def write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():

@@ -1,8 +1,10 @@
 import pytest
 
-from labkit._errors import LabkitError
+from labkit import LabkitError
 from labkit._postgres._endpoint import Endpoint
 from labkit._postgres._url import driver_url, parse_external
+
+pytestmark = pytest.mark.unit
 
 
 def test_libpq_style_url_is_refused_with_the_asyncpg_form() -> None:

@@ -27,10 +27,10 @@ def engine_answers() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.integration, pytest.mark.skipif(
     os.environ.get("LABKIT_BACKEND") != "container" and not engine_answers(),
     reason="no Docker engine answers here; .ci/run's container tier runs these tests with one",
-)
+)]
 
 
 @pytest.fixture(scope="module")

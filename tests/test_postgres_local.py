@@ -12,9 +12,11 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
-from labkit._errors import LabkitError
+from labkit import LabkitError, Postgres
 from labkit._postgres._local import LocalServer
-from labkit._postgres import Postgres
+from support import alive
+
+pytestmark = pytest.mark.integration
 
 
 def postmaster(pg: Postgres) -> psutil.Process:
@@ -153,7 +155,7 @@ def test_close_removes_everything() -> None:
     root, pid = Path(server.root), postmaster(pg).pid
     pg.close()
     assert not root.exists()
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not alive(pid)
 
 
 def test_port_in_use_is_a_clear_error(local_pg: Postgres) -> None:

@@ -3,9 +3,13 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from support import ROOT
+
+pytestmark = pytest.mark.unit
+
 README = (ROOT / "README.md").read_text()
 
 

@@ -9,6 +9,8 @@ import pytest
 import labkit
 from labkit._scenario import Scenario, available
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize("name", available())
 def test_broken_fails_steps_apply_solution_passes(name: str, tmp_path: Path) -> None:

@@ -7,16 +7,16 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from jupyter_client.manager import start_new_kernel
 
-from test_kernel_kill import run_cell
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import NOTEBOOKS, ROOT, run_cell
 
 
+@pytest.mark.integration  # a kernel runs notebook 00 with its PostgreSQL and app
 def test_notebook_00_never_shows_the_password() -> None:
-    notebook = json.loads((ROOT / "notebooks" / "00-setup.ipynb").read_text())
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
+    notebook = json.loads((NOTEBOOKS / "00-setup.ipynb").read_text())
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS))
     try:
         shown = [run_cell(client, "".join(cell["source"]) + "\n;") for cell in notebook["cells"]
                  if cell["cell_type"] == "code"]
@@ -37,6 +37,7 @@ PLACEHOLDER = re.compile(r"^(REDACTED|secret|password|pass|p|changeme|example\S*
                   re.IGNORECASE)
 
 
+@pytest.mark.unit
 def test_no_real_looking_password_in_tracked_files() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     hits = []

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+pytestmark = pytest.mark.integration
+
 # A second of work with a detail that counts up, as a load does.
 WORK = """
 import time
