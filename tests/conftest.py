@@ -51,4 +51,6 @@ def fresh_pg() -> Iterator[Postgres]:
     pg = Postgres(LocalServer(), "tests")
     yield pg
     pg.close()
+
+# every notebook run meets a learner's copy with an edit in it, and must keep it (tests/learner_copies.py)
 pytest_plugins = ["learner_copies"]

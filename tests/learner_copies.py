@@ -46,8 +46,14 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")  # a pytest-xdist worker: the main process seeds and checks
 
 
+def _notebooks_selected(config: pytest.Config) -> bool:
+    """False when ``-m`` leaves the notebooks out (``-m unit``): nothing to seed then."""
+    markexpr = config.getoption("markexpr", "") or ""
+    return not markexpr or ("notebooks" in markexpr and "not notebooks" not in markexpr)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if _is_worker(session.config):
+    if _is_worker(session.config) or not _notebooks_selected(session.config):
         return
     from labkit import Lab
 

@@ -50,6 +50,7 @@ def test_apply_on_edited_files_changes_nothing(two_steps: Lab) -> None:
     assert two_steps.applied == []
 
 
+@pytest.mark.unit
 def test_solve_applies_everything(two_steps: Lab) -> None:
     two_steps.solve()
     assert two_steps.applied == ["first", "second"] and two_steps.check()

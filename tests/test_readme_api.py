@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import labkit
+
+pytestmark = pytest.mark.unit
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
