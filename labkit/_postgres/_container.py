@@ -16,7 +16,7 @@ import psycopg2
 from labkit import _cleanup
 from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
-from labkit._postgres._endpoint import Endpoint, new_password
+from labkit._postgres._endpoint import DATABASE, SUPERUSER, Endpoint, new_password
 from labkit._waiting import wait_until
 
 if TYPE_CHECKING:
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 READY_TIMEOUT = 60.0
-USER = "labkit"
-DATABASE = "labkit"
 
 
 def image() -> str:
@@ -60,11 +58,11 @@ class ContainerServer:
         self.client = docker_client()
         if port is not None:
             ensure_free(port, "the PostgreSQL container")
-        self.endpoint = Endpoint(LOOPBACK, port or free_port(), USER, new_password(), DATABASE)
+        self.endpoint = Endpoint(LOOPBACK, port or free_port(), SUPERUSER, new_password(), DATABASE)
         self.image = image()
         self._ensure_image()
         self.container = PostgresContainer(
-            self.image, username=USER, password=self.endpoint.password, dbname=DATABASE, driver=None
+            self.image, username=SUPERUSER, password=self.endpoint.password, dbname=DATABASE, driver=None
         )
         # docker-py's (host_ip, port) form; with_bind_ports() takes no host address in 4.15
         self.container.ports["5432"] = (LOOPBACK, self.endpoint.port)  # type: ignore[assignment]
@@ -101,7 +99,7 @@ class ContainerServer:
             psycopg2.connect(
                 host=LOOPBACK,
                 port=self.endpoint.port,
-                user=USER,
+                user=SUPERUSER,
                 password=self.endpoint.password,
                 dbname=DATABASE,
                 connect_timeout=2,

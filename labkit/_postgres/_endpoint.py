@@ -6,6 +6,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The superuser and database every backend labkit starts gives the notebooks: the same names on a local
+# cluster and in a container, so a notebook shows the same output on both.
+SUPERUSER = "postgres"
+DATABASE = "postgres"
+
 
 def new_password() -> str:
     """A random password per server: never a constant, never reused."""

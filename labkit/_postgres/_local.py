@@ -23,11 +23,10 @@ from labkit import _cleanup
 from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
 from labkit._postgres._binaries import PgBinaries, find_binaries
-from labkit._postgres._endpoint import Endpoint, new_password
+from labkit._postgres._endpoint import DATABASE, SUPERUSER, Endpoint, new_password
 from labkit._process import ChildProcess
 from labkit._waiting import WaitTimeout, wait_until
 
-SUPERUSER = "postgres"
 TEMPLATE_LAYOUT = "v2"  # bump when the initdb options change
 RAM_DISK_MIN_FREE = 2 * 2**30  # Binder's small /dev/shm does not qualify
 READY_TIMEOUT = 30.0
@@ -185,7 +184,7 @@ class LocalServer:
         self.sockets.mkdir(mode=0o700)
         self.user.give(self.root)
         self.log_path = self.root / "postgres.log"
-        self.endpoint = Endpoint(LOOPBACK, port or free_port(), SUPERUSER, new_password(), "postgres")
+        self.endpoint = Endpoint(LOOPBACK, port or free_port(), SUPERUSER, new_password(), DATABASE)
         self.process: ChildProcess | None = None
         try:
             self.start()
@@ -215,7 +214,7 @@ class LocalServer:
             host=str(self.sockets),
             port=self.endpoint.port,
             user=SUPERUSER,
-            dbname="postgres",
+            dbname=DATABASE,
             application_name="labkit-admin",
             connect_timeout=2,
         )
@@ -225,7 +224,7 @@ class LocalServer:
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute("ALTER USER postgres PASSWORD %s", (self.endpoint.password,))
+                cur.execute(f"ALTER USER {SUPERUSER} PASSWORD %s", (self.endpoint.password,))
         finally:
             conn.close()
 
