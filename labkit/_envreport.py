@@ -67,6 +67,7 @@ def env() -> EnvReport:
     """Look, start nothing: the report ``labkit env`` prints."""
     from labkit._postgres import choose_backend
     from labkit._postgres._binaries import INSTALL_HINT, find_binaries
+    from labkit._postgres._versions import outside_supported
 
     versions = {name: _version(name) for name in KEY_PACKAGES}
     report = EnvReport(None, "", versions)
@@ -100,7 +101,11 @@ def env() -> EnvReport:
     if report.backend == "local":
         try:
             binaries = find_binaries()
-            report.notes.append(f"PostgreSQL {binaries.version()} binaries from {binaries.source}: {binaries.bindir}")
+            version = binaries.version()
+            report.notes.append(f"PostgreSQL {version} binaries from {binaries.source}: {binaries.bindir}")
+            unsupported = outside_supported(version)
+            if unsupported:
+                report.notes.append(unsupported)
         except LabkitError as exc:
             report.missing.append(f"PostgreSQL server binaries: {INSTALL_HINT}")
             report.reason += f"; but {exc.problem}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -19,10 +20,15 @@ from labkit._errors import LabkitError
 from labkit._postgres._endpoint import Server
 from labkit._postgres._external import refusal
 from labkit._postgres._url import driver_url
+from labkit._postgres._versions import outside_supported
 from labkit._status_line import StatusLine
 from labkit._waiting import WaitTimeout, wait_until
 
 ADMIN_APP = "labkit-admin"
+
+
+class UnsupportedVersion(UserWarning):
+    """The server's major version is outside the range the notebooks are verified on."""
 
 
 class Postgres:
@@ -44,6 +50,9 @@ class Postgres:
                 "Check that the server runs and the URL, user and password are right; "
                 "or unset LABKIT_DATABASE_URL to let labkit start a server of its own.",
             ) from None
+        self.version_note = outside_supported(self.version)
+        if self.version_note:
+            warnings.warn(self.version_note, UnsupportedVersion, stacklevel=3)
 
     @property
     def backend(self) -> str:
