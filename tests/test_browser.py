@@ -65,6 +65,7 @@ CELLS_END = """e => Math.ceil(e.querySelector('.jp-WindowedPanel-viewport').getB
 @dataclass(frozen=True)
 class Case:
     notebook: str
+    scenario: str  # the scenario whose learner's copy the notebook opens
     last_verdict: str  # the verdict that says the whole story ended well
     diffs: int  # at least this many coloured step diffs (lab.apply)
     tables: int  # at least this many HTML tables (lab.steps, Table)
@@ -72,10 +73,12 @@ class Case:
     timeout_s: float  # for Run All; docs/instructor.md measured 7 s and 22 s unattended
 
 
+LEARNERS_EDIT = "# the learner's own line: Run All must keep it\n"
+
 CASES = (
-    Case("00-setup.ipynb", "verdict: GET /version answers 200 with the server version",
+    Case("00-setup.ipynb", "00-hello", "verdict: GET /version answers 200 with the server version",
          diffs=1, tables=1, plots=0, timeout_s=90),
-    Case("05-async-session-pitfalls.ipynb", "verdict: tables dropped, engine disposed, no app left running",
+    Case("05-async-session-pitfalls.ipynb", "05-async-session-pitfalls", "verdict: tables dropped, engine disposed, no app left running",
          diffs=4, tables=2, plots=1, timeout_s=180),
 )
 
@@ -433,6 +436,12 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
     page_errors: list[str] = []
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     expected = _committed_verdicts(lab.root / case.notebook)  # the copy that runs, before the run saves it
+    # a learner's copy from an earlier session, with their edit in it: Run All must leave it alone
+    mine = lab.root / "work" / case.scenario
+    shutil.rmtree(mine, ignore_errors=True)
+    shutil.copytree(lab.root / "scenarios" / case.scenario / "broken", mine)
+    edited = min(mine.rglob("*.py"))
+    edited.write_text(edited.read_text() + LEARNERS_EDIT)
     try:
         panel = _open(page, lab, case.notebook)
         # the reference fix opens folded (tests/test_learner_flow.py): one "cells hidden" button
@@ -506,6 +515,7 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
         assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1))
         assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
         assert any((lab.root / "work").iterdir()), "the scenario was not copied beside the notebook copy"
+        assert edited.read_text().endswith(LEARNERS_EDIT), "Run All through JupyterLab lost the learner's edit"
 
         _screenshots(page, panel, out, case.last_verdict)
     except BaseException as exc:
