@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -256,3 +257,26 @@ def test_watch_checks_again_after_each_save_until_all_pass(work_root: Path) -> N
     timer.join()
     assert last is not None and last.all_done
     assert status(work_root) == "all done"
+
+
+# -- Run All, twice, in a real kernel -----------------------------------------------------------------
+
+
+def test_the_learners_edit_survives_run_all_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """00-setup through nbclient twice, on a copy of the notebooks folder with a learner's edit in work/."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    folder = tmp_path / "notebooks"
+    shutil.copytree(notebooks / "scenarios" / "00-hello", folder / "scenarios" / "00-hello")
+    for name in ("00-setup.ipynb", "incident_reports.toml", "timings.toml"):
+        shutil.copy(notebooks / name, folder / name)
+    monkeypatch.setenv("LABKIT_SCENARIOS", str(folder / "scenarios"))
+    mine = Lab("00-hello", workdir=folder / "work" / "00-hello")
+    edited = mine.workdir / "app" / "main.py"
+    edited.write_text(edited.read_text() + "# the learner's own line\n")
+    for _ in range(2):
+        notebook = nbformat.read(folder / "00-setup.ipynb", as_version=4)
+        NotebookClient(notebook, timeout=180, resources={"metadata": {"path": str(folder)}}).execute()
+        assert edited.read_text().endswith("# the learner's own line\n")
