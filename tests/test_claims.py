@@ -48,13 +48,15 @@ def test_the_ledger_states_the_pinned_versions() -> None:
     assert ".venv/bin/python tools/claims_ledger.py" in page
 
 
-def _claim_calls(source: str) -> list[tuple[ast.Call, list[ast.Assert]]]:
-    """Each labkit.claim(...) call of a cell, with the asserts that come before it."""
+def _claim_calls(source: str) -> list[tuple[ast.Call, list[ast.AST]]]:
+    """Each labkit.claim(...) call of a cell, with the self-checks that come before it: a
+    ``labkit.expect(...)`` (strict under nbval and CI), or a bare assert in a notebook not yet rewritten."""
     tree = compile(source, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     nodes = list(ast.walk(tree))
     calls = [n for n in nodes if isinstance(n, ast.Call) and ast.unparse(n.func) == "labkit.claim"]
-    asserts = [n for n in nodes if isinstance(n, ast.Assert)]
-    return [(call, [a for a in asserts if a.lineno < call.lineno]) for call in calls]
+    pins = [n for n in nodes if isinstance(n, ast.Assert)
+            or isinstance(n, ast.Call) and ast.unparse(n.func) == "labkit.expect"]
+    return [(call, [pin for pin in pins if pin.lineno < call.lineno]) for call in calls]
 
 
 @pytest.mark.parametrize("path", ledger.notebooks(ROOT), ids=lambda p: p.stem)
@@ -69,7 +71,7 @@ def test_claims_are_measured_asserted_and_executed(path: Path) -> None:
             calls += 1
             holds = next(k.value for k in call.keywords if k.arg == "holds")
             assert not isinstance(holds, ast.Constant), f"cell {index}: holds= must be computed from the measurement"
-            assert asserts_before, f"cell {index}: a claim comes after the asserts that pin its measurement"
+            assert asserts_before, f"cell {index}: a claim comes after the self-checks (labkit.expect) that pin its measurement"
     # one output per call: the committed outputs come from running these very sources
     assert calls == len(ledger.claims_in(path)), "re-execute the notebook: its claim calls and outputs differ"
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from labkit import Lab
-from labkit._postgres import Postgres
+from labkit import Postgres
+
+pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn, child processes
 
 SCENARIO = "01-import-time-engine"
 
