@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
 __all__ = [
-    "Context", "PytestRun", "RESULT", "Requirement", "Share", "app_error", "close_with", "connection_share",
+    "ChildTimeout", "Context", "PytestRun", "RESULT", "Requirement", "Share", "app_error", "close_with", "connection_share",
     "controlled", "exception_lines", "find_cycle", "import_graph", "last_error", "load_beside", "loop_trouble",
     "modules_of", "outcome", "peak_connections", "poll_outcome", "pytest_summary", "requirement", "run_json",
     "scratch_database", "scratch_role", "serve_or_exit", "settle", "shows_secret", "unreachable_url",
@@ -187,6 +187,7 @@ def poll_outcome(srv: AppServer, path: str, wanted: str, within: float) -> list[
 
 _EXCEPTION = re.compile(r"^(?!(?:INFO|ERROR|WARNING|DEBUG|CRITICAL)\b)[A-Za-z_][\w.]*"
                         r"(?:: \S.*|(?:Error|Exception|Exit|Interrupt|Timeout)\s*$)")
+_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")  # SQLAlchemy's link, noise in one line
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
 
 
@@ -209,7 +210,7 @@ def app_error(srv: AppServer, since: int = 0, timeout: float = 3.0) -> str:
         return "(no exception in the app's log)"
     root = str(srv.cwd.resolve()) + "/"
     where = [f"{m['path'][len(root):]}:{m['line']}" for m in _FRAME.finditer(text) if m["path"].startswith(root)]
-    line = exception_lines(text)[-1][:300]
+    line = _BACKGROUND.sub("", exception_lines(text)[-1])[:300]
     return f"{where[-1]}: {line}" if where else line
 
 
@@ -235,13 +236,20 @@ def close_with(srv: AppServer, cleanup: Callable[[], None]) -> None:
 _RUN_SCRIPT = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
+class ChildTimeout(AssertionError):
+    """A child script of a check did not finish in time (a hang is often the very thing judged)."""
+
+
 def run_json(lab: Lab, script: Path, *args: str, env: dict[str, str | None] | None = None,
              timeout: float = 60.0) -> Any:
     """Run ``script`` (a file beside check.py) in the work dir, importing the learner's ``app``; its ``RESULT`` JSON.
 
-    Without a ``RESULT`` line the child failed: an AssertionError names its last error.
+    Without a ``RESULT`` line the child failed: an AssertionError names its last error, or is a
+    :class:`ChildTimeout` when the child was stopped after ``timeout`` seconds.
     """
     ran = lab.run(["python", "-c", _RUN_SCRIPT, str(script), *args], env=env, timeout=timeout)
+    if ran.output.rstrip().endswith("the timeout]"):  # lab.run's own note: it stopped the child
+        raise ChildTimeout(f"{script.stem} did not finish within {timeout:g} s")
     results = [line[len(RESULT):] for line in ran.output.splitlines() if line.startswith(RESULT)]
     assert results, f"{script.stem} failed in the work dir: {last_error(ran.output, lab.workdir)}"
     return json.loads(results[-1])
