@@ -5,13 +5,17 @@ once, with tests (``tests/test_checking.py``). Every wait goes through :func:`la
 
 - the server: :func:`controlled` (labkit may stop it), :func:`unreachable_url`,
   :func:`scratch_database`, :func:`scratch_role`, :func:`connection_share`,
-  :func:`peak_connections`
-- the app: :func:`serve_or_exit`, :func:`outcome`, :func:`poll_outcome`, :func:`app_error`,
-  :func:`close_with`
+  :func:`peak_connections`, :func:`own_connection`, :func:`process_connections`, :func:`settle`
+- the app: :func:`start_once`, :func:`serve_on_scratch_database`, :func:`outcome`,
+  :func:`poll_outcome`, :func:`app_error`, :func:`close_with`
 - children and their output: :func:`run_json` (a script beside check.py that prints
   ``RESULT <json>``), :func:`pytest_summary`, :func:`loop_trouble`, :func:`load_beside`
-- evidence in text and code: :func:`exception_lines`, :func:`shows_secret`,
-  :func:`import_graph`, :func:`find_cycle`
+- evidence in text and files: :func:`exception_lines`, :func:`shows_secret`,
+  :func:`passwords_in_urls`, :func:`import_graph`, :func:`find_cycle`
+
+Set-up several requirements share goes through ``ctx.shared``; what must be undone when the check
+ends (a scratch database, a relay) is tied to the app it serves with :func:`close_with`, because
+``lab.check`` closes the apps it started, also after a time-out.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +35,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import psutil
+import psycopg2
+import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
 from labkit._appserver import AppExited, AppServer
@@ -44,10 +51,11 @@ if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
 __all__ = [
-    "ChildTimeout", "Context", "PytestRun", "RESULT", "Requirement", "Share", "app_error", "close_with", "connection_share",
-    "controlled", "exception_lines", "find_cycle", "import_graph", "last_error", "load_beside", "loop_trouble",
-    "modules_of", "outcome", "peak_connections", "poll_outcome", "pytest_summary", "requirement", "run_json",
-    "scratch_database", "scratch_role", "serve_or_exit", "settle", "shows_secret", "unreachable_url",
+    "RESULT", "ChildTimeout", "Context", "PytestRun", "Requirement", "Share", "Start", "app_error", "close_with",
+    "connection_share", "controlled", "exception_lines", "find_cycle", "import_graph", "last_error", "load_beside",
+    "loop_trouble", "modules_of", "outcome", "own_connection", "passwords_in_urls", "peak_connections",
+    "poll_outcome", "process_connections", "pytest_summary", "requirement", "run_json", "scratch_database",
+    "scratch_role", "serve_on_scratch_database", "settle", "shows_secret", "start_once", "unreachable_url",
 ]
 
 T = TypeVar("T")
@@ -153,12 +161,46 @@ def settle(measure: Callable[[], T], good: Callable[[T], bool], timeout: float, 
     return values[-1]
 
 
-def serve_or_exit(lab: Lab, target: str = "app.main:app", **serve: Any) -> AppServer | AppExited:
-    """The app served, or how it exited trying (for requirements where refusing to start is right)."""
+def own_connection(pg: Postgres, application_name: str) -> psycopg2.extensions.connection:
+    """A psycopg2 connection of the check's own to the lab's database (to hold a lock, count, or wait)."""
+    url = make_url(pg.url("psycopg2"))
+    return psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                            dbname=url.database, application_name=application_name)
+
+
+def process_connections(pg: Postgres, pid: int) -> int:
+    """Established TCP connections from process ``pid`` to the lab's PostgreSQL (which process holds a pool)."""
+    port = make_url(pg.url("psycopg2")).port
+    return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+@dataclass(frozen=True)
+class Start:
+    """One start of the app: it exited (``exit_code``), or it served, answered one request and was stopped."""
+
+    exit_code: int | None  # None: it served
+    logs: str  # everything it printed, its shutdown included
+    response: httpx.Response | None  # the answer to the request, when it served
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+
+def start_once(lab: Lab, path: str = "/health", *, headers: dict[str, str] | None = None,
+               target: str = "app.main:app", **serve: Any) -> Start:
+    """Serve the app, ask ``path`` once and stop it; or say how it exited trying (refusing to start can be right).
+
+    An app that neither answers nor exits is an :class:`AppNotAnswering`, as for ``lab.serve``.
+    """
     try:
-        return lab.serve(target, **serve)
+        srv = lab.serve(target, **serve)
     except AppExited as exc:
-        return exc
+        return Start(exc.exit_code, exc.logs, None)
+    with srv:
+        response = srv.get(path, headers=headers)
+        return Start(None, srv.logs() + srv.stop().logs, response)
 
 
 def outcome(srv: AppServer, path: str, method: str = "GET", timeout: float = 5.0, **request: Any) -> str:
@@ -212,6 +254,20 @@ def app_error(srv: AppServer, since: int = 0, timeout: float = 3.0) -> str:
     where = [f"{m['path'][len(root):]}:{m['line']}" for m in _FRAME.finditer(text) if m["path"].startswith(root)]
     line = _BACKGROUND.sub("", exception_lines(text)[-1])[:300]
     return f"{where[-1]}: {line}" if where else line
+
+
+def serve_on_scratch_database(ctx: Context, name: str, *, driver: str = "asyncpg",
+                              env: dict[str, str | None] | None = None, **serve: Any) -> AppServer:
+    """The app served with DATABASE_URL on a fresh database ``name``, which is dropped once the app is closed."""
+    owned = ExitStack()
+    database = owned.enter_context(scratch_database(ctx.pg, name))
+    try:
+        srv = ctx.lab.serve(env={"DATABASE_URL": ctx.pg.url(driver, database=database), **(env or {})}, **serve)
+    except BaseException:
+        owned.close()
+        raise
+    close_with(srv, owned.close)
+    return srv
 
 
 def close_with(srv: AppServer, cleanup: Callable[[], None]) -> None:
@@ -317,7 +373,36 @@ def load_beside(check_file: str, filename: str) -> ModuleType:
     return module
 
 
-# -- evidence in text ------------------------------------------------------------------------------
+# -- evidence in text and files ------------------------------------------------------------------------------
+
+# scheme://user:password@ ; the password is group 1
+_PASSWORD_IN_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:([^\s@/'\"]+)@", re.IGNORECASE)
+_PLACEHOLDER = ("$", "{", "%", "<", "*")  # ${VAR}, {password}, %(pw)s, <password>, ***
+
+
+def passwords_in_urls(root: Path) -> list[str]:
+    """``file:line`` of every URL literal with a password in the project under ``root``.
+
+    Placeholders do not count, nor do files the project's .gitignore names (a developer's own .env
+    is never committed), nor labkit's own bookkeeping.
+    """
+    gitignore = root / ".gitignore"
+    ignored = {line.strip().strip("/") for line in gitignore.read_text().splitlines()
+               if line.strip() and not line.startswith("#")} if gitignore.is_file() else set()
+    found: list[str] = []
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        if (not path.is_file() or "__pycache__" in path.parts or path.name.startswith(".labkit")
+                or path.name in ignored or relative in ignored):
+            continue
+        try:
+            lines = path.read_text().splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue  # a binary file holds no URL literal
+        found += [f"{relative}:{number}" for number, line in enumerate(lines, start=1)
+                  for match in _PASSWORD_IN_URL.finditer(line) if not match.group(1).startswith(_PLACEHOLDER)]
+    return found
+
 
 SECRET_WINDOW = 6  # this many consecutive characters of a secret count as a leak (a truncated repr shows a tail)
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.checking import Context, app_error, last_error, requirement, run_json, scratch_database, unreachable_url
+from labkit.checking import (
+    Context,
+    app_error,
+    last_error,
+    requirement,
+    run_json,
+    scratch_database,
+    serve_on_scratch_database,
+    unreachable_url,
+)
 
 IMPORT_AND_COUNT = Path(__file__).with_name("import_and_count.py")
 
@@ -40,7 +49,7 @@ def import_opens_nothing(ctx: Context) -> None:
     assert found["connections"] == 0, (
         f"`import app.main` left {found['connections']} connection(s) open to the database: "
         "nothing may connect at import time, not create_all, not a try/except around it.")
-    assert not found["tables"], f"`import app.main` created tables {found['tables']}: creating tables belongs to startup."
+    assert not found["tables"], f"`import app.main` created tables {found['tables']}: that belongs to startup."
 
 
 @requirement(core=True, edit="app/main.py", step=1, hints=(
@@ -50,8 +59,7 @@ def import_opens_nothing(ctx: Context) -> None:
 ))
 def every_table_at_startup(ctx: Context) -> None:
     """Served by uvicorn, users and notes both work."""
-    with scratch_database(ctx.pg, "check01_serve") as database, \
-            ctx.lab.serve(env={"DATABASE_URL": ctx.pg.url("psycopg2", database=database)}, ready_path="/health") as srv:
+    with serve_on_scratch_database(ctx, "check01_serve", driver="psycopg2", ready_path="/health") as srv:
         created = srv.post("/users", json={"name": "ada"})
         assert created.status_code == 201, f"POST /users answered {created.status_code}: {app_error(srv)}"
         note = srv.post("/notes", json={"user_id": created.json()["id"], "text": "hello"})

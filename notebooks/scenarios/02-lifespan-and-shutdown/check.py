@@ -8,8 +8,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
-from labkit import AppExited
-from labkit.checking import Context, requirement, run_json, scratch_role, serve_or_exit, unreachable_url
+from labkit.checking import Context, requirement, run_json, scratch_role, start_once, unreachable_url
 
 LIFESPAN_CYCLES = Path(__file__).with_name("lifespan_cycles.py")
 CYCLES = 3
@@ -37,14 +36,10 @@ def stops_without_leaking(ctx: Context) -> None:
 ))
 def fails_fast_without_database(ctx: Context) -> None:
     """With the database unreachable, uvicorn exits non-zero instead of serving."""
-    started = serve_or_exit(ctx.lab, ready_path="/health", timeout=20,
-                            env={"DATABASE_URL": unreachable_url(ctx.pg)})
-    if isinstance(started, AppExited):
-        assert started.exit_code != 0, "The app exited with code 0 although its database was unreachable."
-        return
-    status = started.get("/health").status_code
-    raise AssertionError(f"With the database unreachable, the app still started and answered GET /health with "
-                         f"{status}: log one clear line and re-raise, so that uvicorn exits non-zero.")
+    start = start_once(ctx.lab, ready_path="/health", timeout=20, env={"DATABASE_URL": unreachable_url(ctx.pg)})
+    assert start.exit_code is not None, (f"With the database unreachable, the app still started and answered GET "
+                                         f"/health with {start.status}: log one clear line and re-raise.")
+    assert start.exit_code != 0, "The app exited with code 0 although its database was unreachable."
 
 
 @requirement(core=False, edit="app/db.py", step=3, hints=(
@@ -59,11 +54,9 @@ def password_stays_out_of_logs(ctx: Context) -> None:
     with scratch_role(ctx.pg, "svc@lab-check", password) as role:
         # the user@server form of the user name, written as is; the password percent-encoded
         url = f"postgresql+asyncpg://{role}:{quote(password, safe='')}@{base.host}:{base.port}/{base.database}"
-        with ctx.lab.serve(ready_path="/health", env={"DATABASE_URL": url}) as srv:
-            status = srv.get("/items").status_code
-            logs = srv.logs() + srv.stop().logs
-    assert status == 200, f"GET /items answered {status} for a user name and password containing @."
-    leaked = [line for line in logs.splitlines() if head in line or tail in line]
+        start = start_once(ctx.lab, "/items", ready_path="/health", env={"DATABASE_URL": url})
+    assert start.status == 200, f"GET /items answered {start.status} for a user name and password containing @."
+    leaked = [line for line in start.logs.splitlines() if head in line or tail in line]
     assert not leaked, (f"The app logged (part of) the password: {leaked[0].strip()[:200]}. "
                         "Mask it with make_url(url).render_as_string(hide_password=True).")
 

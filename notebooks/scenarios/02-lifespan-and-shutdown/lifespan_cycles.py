@@ -31,7 +31,7 @@ def open_connections() -> int:
 
 
 baseline = open_connections()
-from app.main import app  # noqa: E402
+from app.main import app
 
 logging.disable(logging.CRITICAL)
 cycles = []

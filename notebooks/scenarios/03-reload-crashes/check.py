@@ -1,8 +1,8 @@
-"""03: ``python -m app.main`` serves with auto-reload, and the start-up work runs once per worker, never in the reloader.
+"""03: ``python -m app.main`` serves with auto-reload; start-up work runs once per worker, never in the reloader.
 
-Judged from the outside: the dev server is started the way the project starts it, reloaded twice
-by saving app/main.py, then the ``app_starts`` rows (one per run of the start-up work, with its
-pid) and the connections each process holds are compared with the worker pids uvicorn logged.
+The dev server is started as the project starts it and reloaded twice by saving app/main.py; the
+``app_starts`` rows (one per run of the start-up work, with its pid) and the connections each
+process holds are compared with the worker pids uvicorn logged.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
-import psutil
-from sqlalchemy import make_url
-
 from labkit import AppExited, AppNotAnswering, free_port
-from labkit.checking import Context, last_error, requirement, settle
+from labkit.checking import Context, last_error, process_connections, requirement, settle
 
 RELOADS = 2
 WORKER_STARTED = re.compile(r"Started server process \[(\d+)\]")
@@ -66,9 +63,7 @@ def _reload_twice(ctx: Context) -> Reloads:
             srv.get("/starts")
             counts.append(settle(lambda: ctx.pg.connections() - baseline, lambda n: n <= after_start, 2.0,
                                  "the connections of the old worker to close"))
-        pg_port = make_url(ctx.pg.url("psycopg2")).port
-        in_reloader = sum(1 for c in psutil.Process(srv.pid).net_connections(kind="tcp")
-                          if c.raddr and c.raddr.port == pg_port and c.status == psutil.CONN_ESTABLISHED)
+        in_reloader = process_connections(ctx.pg, srv.pid)
         workers = [int(pid) for pid in WORKER_STARTED.findall(srv.logs())]
         runs = Counter(pid for _, pid in _starts(ctx, last_id))
     return Reloads(srv.pid, workers, runs, in_reloader, after_start, counts)
@@ -83,7 +78,7 @@ def serves_with_reload(ctx: Context) -> None:
     """`python -m app.main` serves, and keeps serving across two reloads."""
     reloads = ctx.shared("reloads", lambda: _reload_twice(ctx))
     assert len(reloads.workers) == RELOADS + 1, (
-        f"Expected {RELOADS + 1} worker starts in the log (the first and one per reload), found {len(reloads.workers)}.")
+        f"Expected {RELOADS + 1} worker starts in the log (one per reload), found {len(reloads.workers)}.")
 
 
 @requirement(core=True, edit="app/main.py", step=3, hints=(

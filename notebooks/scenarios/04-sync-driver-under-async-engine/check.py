@@ -7,23 +7,17 @@ no file of the project holds a password.
 
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 import labkit
-from labkit import AppExited
-from labkit.checking import Context, app_error, requirement, serve_or_exit
+from labkit.checking import Context, app_error, exception_lines, passwords_in_urls, requirement, start_once
 
 REPORTS = 20
 SECONDS = 0.2
 SERIAL = REPORTS * SECONDS  # what the reports take when they run one after another
 HEALTH_LIMIT = 1.0  # s: a free event loop answers /health in milliseconds
-# scheme://user:password@ ; the password is group 1
-PASSWORD_IN_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:([^\s@/'\"]+)@", re.IGNORECASE)
-PLACEHOLDER = ("$", "{", "%", "<", "*")  # ${VAR}, {password}, %(pw)s, <password>, ***
 TRANSLATE = ("asyncpg takes no libpq parameters: translate the URL (sslmode -> ssl, drop channel_binding) "
              "with make_url, URL.set and URL.update_query_dict.")
 
@@ -74,39 +68,13 @@ def loop_stays_free(ctx: Context) -> None:
 ))
 def keeps_tls_demand(ctx: Context) -> None:
     """With sslmode=require and a server without TLS, the app refuses to talk plaintext."""
-    started = serve_or_exit(ctx.lab, ready_path="/health", timeout=20,
-                            env={"DATABASE_URL": provider_url(ctx, sslmode="require")})
-    if isinstance(started, AppExited):  # refusing at startup is fine, unless it is the keyword error
-        assert "unexpected keyword argument" not in started.logs, (
-            "With sslmode=require the app crashed with TypeError: unexpected keyword argument. "
-            "Translate sslmode to asyncpg's ssl.")
-        return
-    status = started.get("/report", params={"seconds": 0}).status_code
-    assert status != 200, ("With sslmode=require, against a server without TLS, GET /report answered 200: the app "
-                           "talked plaintext although the URL demands TLS. Translate sslmode to ssl; never drop it.")
-    error = app_error(started)
-    assert "unexpected keyword argument" not in error, (
-        f"With sslmode=require the app failed with: {error}. Translate sslmode to asyncpg's ssl.")
-
-
-def passwords_in_urls(root: Path) -> list[str]:
-    """file:line of every URL literal with a password in the project (placeholders and git-ignored files excepted)."""
-    gitignore = root / ".gitignore"
-    ignored = {line.strip().strip("/") for line in gitignore.read_text().splitlines()
-               if line.strip() and not line.startswith("#")} if gitignore.is_file() else set()
-    found: list[str] = []
-    for path in sorted(root.rglob("*")):
-        relative = str(path.relative_to(root))
-        if (not path.is_file() or "__pycache__" in path.parts or path.name.startswith(".labkit")
-                or path.name in ignored or relative in ignored):
-            continue
-        try:
-            lines = path.read_text().splitlines()
-        except (UnicodeDecodeError, OSError):
-            continue
-        found += [f"{relative}:{number}" for number, line in enumerate(lines, start=1)
-                  for match in PASSWORD_IN_URL.finditer(line) if not match.group(1).startswith(PLACEHOLDER)]
-    return found
+    start = start_once(ctx.lab, "/report?seconds=0", ready_path="/health", timeout=20,
+                       env={"DATABASE_URL": provider_url(ctx, sslmode="require")})
+    assert start.status != 200, ("With sslmode=require, against a server without TLS, GET /report answered 200: the "
+                                 "app talked plaintext although the URL demands TLS. Translate sslmode; never drop it.")
+    errors = exception_lines(start.logs)  # refusing (at startup or per request) is right, unless for the keyword
+    assert not any("unexpected keyword argument" in e for e in errors), (
+        f"With sslmode=require the app failed with: {errors[-1][:200]}. Translate sslmode to asyncpg's ssl.")
 
 
 @requirement(core=False, edit="app/config.py", step=4, hints=(

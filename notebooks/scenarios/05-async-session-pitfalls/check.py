@@ -59,7 +59,7 @@ def health_db_answers(ctx: Context) -> None:
 
 
 @requirement(core=False, edit="app/db.py", step=3, hints=(
-    "The row is committed, yet POST /authors fails while building its answer: what does commit do to loaded attributes?",
+    "The row is committed, yet POST /authors fails building its answer: what does commit do to loaded attributes?",
     "commit expires every attribute by default, and reloading it would need an implicit query, which asyncio "
     "forbids: async_sessionmaker(..., expire_on_commit=False).",
 ))

@@ -17,8 +17,7 @@ RUNNER = Path(__file__).with_name("runner.py")
 RUNS = 3
 TESTS = 7  # the original suite's tests
 PYTEST_ARGS = ["-p", "no:cacheprovider", "--rootdir", ".", "-q", "--tb=no", "-rfE", "--color=no"]
-REPORT = re.compile(r"^RUN \d+: exit (-?\d+), http requests (\d+), without a started app (\d+), lifespan startups (\d+)",
-                    re.MULTILINE)
+REPORT = re.compile(r"^RUN \d+: exit (-?\d+), http requests (\d+), without a started app (\d+)", re.MULTILINE)
 
 
 def _runs(ctx: Context) -> list[str]:

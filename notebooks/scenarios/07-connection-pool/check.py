@@ -1,8 +1,7 @@
 """07: the orders API judged by how it uses its connection pool over real HTTP, not by how it is written.
 
-The app is served once with the exercise's settings: a pool that asks for 10 + 10 connections,
-APP_PROCESSES large enough that the server's limit leaves about 3 per process, QUERY_TIMEOUT=1 and
-CONNECT_TIMEOUT=1.
+Served once with the exercise's settings: a pool that asks for 10 + 10 connections, APP_PROCESSES such
+that the server's limit leaves about 3 per process, QUERY_TIMEOUT=1 and CONNECT_TIMEOUT=1.
 """
 
 from __future__ import annotations
@@ -13,13 +12,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 import httpx
-import psycopg2
 from sqlalchemy.engine import make_url
 
 import labkit
 from labkit import AppServer
-from labkit.checking import (ChildTimeout, Context, Share, app_error, connection_share, peak_connections, requirement,
-                             run_json)
+from labkit.checking import (
+    ChildTimeout,
+    Context,
+    Share,
+    app_error,
+    connection_share,
+    own_connection,
+    peak_connections,
+    requirement,
+    run_json,
+)
 
 APP = "orders-api"  # the application_name the app sets on its connections
 CONNECT_PATIENCE = 8.0  # seconds the app gets to give up on a silent database
@@ -101,15 +108,6 @@ def survives_terminated_connections(ctx: Context) -> None:
                            f"answered {status}: {app_error(srv, since)}")
 
 
-def _lock_orders(ctx: Context) -> psycopg2.extensions.connection:
-    url = make_url(ctx.pg.url("psycopg2"))
-    conn = psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                            dbname=url.database, application_name="lab-check-migration")
-    with conn.cursor() as cur:
-        cur.execute("lock table orders in access exclusive mode")  # held until rollback
-    return conn
-
-
 @requirement(core=False, edit="app/db.py", step=4, hints=(
     "Another session holds a lock on the orders table: how long does the app's query wait?",
     "Bound it on the server: statement_timeout from QUERY_TIMEOUT (connect_args server_settings), "
@@ -118,7 +116,8 @@ def _lock_orders(ctx: Context) -> psycopg2.extensions.connection:
 def query_wait_is_bounded(ctx: Context) -> None:
     """With the orders table locked, a request answers within a few seconds."""
     srv = _served(ctx).srv
-    holder = _lock_orders(ctx)
+    holder = own_connection(ctx.pg, "lab-check-migration")
+    holder.cursor().execute("lock table orders in access exclusive mode")  # held until the rollback below
     try:
         began = time.monotonic()
         try:
@@ -132,7 +131,7 @@ def query_wait_is_bounded(ctx: Context) -> None:
     assert waited < 5 and outcome != "no answer", (
         f"With the orders table locked and QUERY_TIMEOUT=1, GET /orders/1 gave {outcome} after {waited:.1f} s: "
         "a query must not wait for ever.")
-    assert srv.get("/orders/1").status_code == 200, f"Once the lock was released, GET /orders/1 failed: {app_error(srv)}"
+    assert srv.get("/orders/1").status_code == 200, f"Once the lock went, GET /orders/1 failed: {app_error(srv)}"
 
 
 @requirement(core=False, edit="app/db.py", step=4, hints=(

@@ -11,7 +11,7 @@ import warnings
 from starlette.testclient import TestClient
 
 warnings.simplefilter("ignore")
-from app.main import app  # noqa: E402
+from app.main import app
 
 began = time.monotonic()
 try:

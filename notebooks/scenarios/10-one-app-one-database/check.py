@@ -8,6 +8,7 @@ under uvicorn (``app.main:app``) in development and with ``ENVIRONMENT=productio
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,7 +29,7 @@ def _short(ctx: Context, text: str) -> str:
 def _probe(ctx: Context) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
         modules = sorted(modules_of(ctx.workdir))
-        assert "app.main" in modules, "There is no app/main.py: `uvicorn app.main:app` must stay the way to run the API."
+        assert "app.main" in modules, "There is no app/main.py: `uvicorn app.main:app` must stay the way to run it."
         return run_json(ctx.lab, PACKAGE_PROBE, json.dumps(modules), timeout=60)  # type: ignore[no-any-return]
 
     return ctx.shared("probe", probe)
@@ -81,14 +82,17 @@ def one_pool(ctx: Context) -> None:
     """One request at a time to every router leaves at most one connection open: one pool."""
     srv, before = _development(ctx)
 
-    def busy() -> int:
-        return sum(1 for pid, state in _client_pids(ctx).items() if pid not in before and state != "idle")
+    def settled() -> None:
+        """The session closes after the response is sent: wait until its connection is back in the pool."""
+        settle(lambda: sum(1 for pid, state in _client_pids(ctx).items() if pid not in before and state != "idle"),
+               lambda busy: busy == 0, 5.0, "the app's connections to be idle")
+        time.sleep(0.05)  # idle on the server comes just before the pool takes the connection back
 
+    settled()
     for route in EXPECTED_ROUTES[1:] * 2:
         status = srv.get(route).status_code
         assert status == 200, f"GET {route} answered {status}."
-        # the session closes after the response is sent: wait until its connection is back in the pool
-        settle(busy, lambda n: n == 0, 5.0, "the app's connections to be idle")
+        settled()
     opened = len(set(_client_pids(ctx)) - before)
     assert opened <= 1, (f"After one request at a time to every router, the app holds {opened} connections; one pool "
                          "would reuse one. Keep one database module, one engine.")

@@ -1,9 +1,7 @@
 """11: the notes API judged by how it starts and what it prints, not by how its settings are written.
 
 Each start runs a real uvicorn with settings in its environment (DB_HOST, DB_PORT, DB_NAME, DB_USER,
-DB_PASSWORD, SECRET_KEY; no DATABASE_URL), as a role of its own on the lab's server. Tokens are made
-in the format of the scenario's app/security.py: a base64url JSON payload, a dot, and the base64url
-HMAC-SHA256 of the payload under SECRET_KEY.
+DB_PASSWORD, SECRET_KEY; no DATABASE_URL), as a role of its own on the lab's server.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ from typing import NamedTuple
 
 from sqlalchemy.engine import make_url
 
-from labkit import AppExited
-from labkit.checking import Context, requirement, run_json, scratch_role, serve_or_exit, shows_secret
+from labkit.checking import Context, Start, requirement, run_json, scratch_role, shows_secret, start_once
 
 ROLE = "notes_lab_check"
 SETTINGS_PROBE = Path(__file__).with_name("settings_probe.py")
@@ -40,12 +37,6 @@ class Secrets(NamedTuple):
         return None
 
 
-class Started(NamedTuple):
-    exit_code: int | None  # None: it served
-    logs: str  # everything it printed, up to its stop
-    status: int | None  # the answer to the request asked of it, when it served
-
-
 def _secrets(ctx: Context) -> Secrets:
     def make() -> Secrets:
         head, middle, near, tail = (secrets.token_urlsafe(6) for _ in range(4))
@@ -55,6 +46,7 @@ def _secrets(ctx: Context) -> Secrets:
 
 
 def _token(user: str, key: str) -> str:
+    """A token as app/security.py makes it: base64url JSON payload, a dot, base64url HMAC-SHA256 under the key."""
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -68,35 +60,31 @@ def _env(ctx: Context, password: str, **changes: str | None) -> dict[str, str | 
             "DB_USER": ROLE, "DB_PASSWORD": password, "SECRET_KEY": _secrets(ctx).key, **changes}
 
 
-def _start(ctx: Context, name: str, env: dict[str, str | None], path: str = "/health") -> Started:
+def _start(ctx: Context, name: str, env: dict[str, str | None], path: str = "/health") -> Start:
     """Start the app once per check run (shared as ``name``): how it ended, what it printed."""
-    def start() -> Started:
+    def start() -> Start:
         with scratch_role(ctx.pg, ROLE, _secrets(ctx).password):
-            started = serve_or_exit(ctx.lab, ready_path="/health", env=env, timeout=30)
-            if isinstance(started, AppExited):
-                return Started(started.exit_code, started.logs, None)
-            with started:
-                status = started.get(path, headers={"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"})
-                return Started(None, started.logs() + started.stop().logs, status.status_code)
+            return start_once(ctx.lab, path, headers={"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"},
+                              ready_path="/health", env=env, timeout=30)
 
     return ctx.shared(name, start)
 
 
-def _without_key(ctx: Context) -> Started:
+def _without_key(ctx: Context) -> Start:
     return _start(ctx, "without-key", _env(ctx, _secrets(ctx).plain, SECRET_KEY=None))
 
 
-def _wrong_port(ctx: Context) -> Started:
+def _wrong_port(ctx: Context) -> Start:
     wrong = (make_url(ctx.pg.url("asyncpg")).port or 5432) + 65536
     return _start(ctx, "wrong-port", _env(ctx, _secrets(ctx).plain, DB_PORT=str(wrong)))
 
 
-def _with_symbols(ctx: Context) -> Started:
+def _with_symbols(ctx: Context) -> Start:
     return _start(ctx, "with-symbols", _env(ctx, _secrets(ctx).password), path="/notes")
 
 
-def _refused(started: Started, setting: str, condition: str) -> None:
-    assert started.exit_code is not None, f"With {condition}, the app started and answered GET /health with {started.status}."
+def _refused(started: Start, setting: str, condition: str) -> None:
+    assert started.exit_code is not None, f"With {condition}, the app started: GET /health answered {started.status}."
     assert started.exit_code != 0, f"With {condition}, the app exited with code 0; a refused start must exit non-zero."
     assert setting.lower() in started.logs.lower(), (
         f"With {condition}, the app refused to start, but its output never names {setting}.")

@@ -6,9 +6,8 @@ Run by check.py in the work dir (labkit.checking.run_json); prints one RESULT li
 import json
 import sys
 
+import app.main
 from pydantic_settings import BaseSettings
-
-import app.main  # noqa: F401  (builds the settings the way the app does)
 
 shown = []
 for name, module in list(sys.modules.items()):
