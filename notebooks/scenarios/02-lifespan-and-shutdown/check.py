@@ -21,7 +21,7 @@ CYCLES = 3
 ))
 def stops_without_leaking(ctx: Context) -> None:
     """Started and stopped 3 times in one process, the app leaves no connection open."""
-    found = run_json(ctx.lab, LIFESPAN_CYCLES, str(CYCLES), timeout=60)
+    found = run_json(ctx.lab, LIFESPAN_CYCLES, str(CYCLES), timeout=45)
     for number, (status, count) in enumerate(found["cycles"], start=1):
         assert status == 200, f"GET /items answered {status} in start/stop cycle {number}."
         assert count <= found["baseline"], (

@@ -69,7 +69,7 @@ def _reload_twice(ctx: Context) -> Reloads:
     return Reloads(srv.pid, workers, runs, in_reloader, after_start, counts)
 
 
-@requirement(core=True, edit="app/main.py", step=(1, 2), hints=(
+@requirement(core=True, edit="app/main.py", step=(1, 2), timeout=90, hints=(
     "Run `python -m app.main` in a terminal: read what uvicorn says, fix it, and run it again.",
     'With reload, the worker is a new process that imports the app by name: uvicorn.run("app.main:app", ...), '
     'called only under if __name__ == "__main__":.',
@@ -81,7 +81,7 @@ def serves_with_reload(ctx: Context) -> None:
         f"Expected {RELOADS + 1} worker starts in the log (one per reload), found {len(reloads.workers)}.")
 
 
-@requirement(core=True, edit="app/main.py", step=3, hints=(
+@requirement(core=True, edit="app/main.py", step=3, timeout=90, hints=(
     "The reloader runs app/main.py as the program, and each worker runs it twice: where does module-level code run?",
     "Move the start-up work (create_all, the app_starts row) into the app's lifespan: "
     "only a serving process runs it, once per start.",
@@ -101,7 +101,7 @@ def startup_once_per_worker(ctx: Context) -> None:
     assert not strays, f"{len(strays)} start-up run(s) came from processes that never served."
 
 
-@requirement(core=True, edit="app/db.py", step=3, hints=(
+@requirement(core=True, edit="app/db.py", step=3, timeout=90, hints=(
     "Which process holds the engine's pooled connection while the dev server runs, and who closes it?",
     "Build the engine in the lifespan and await/call engine.dispose() after its yield: "
     "the reloader then never connects, and each old worker gives its connection back.",

@@ -48,7 +48,7 @@ def _passes(number: int, text: str) -> None:
                                  f"{TESTS}. Skipping or deleting a test is not a fix.")
 
 
-@requirement(core=True, edit="pytest.ini, tests/suite_bookmarks.py", step=(1, 2), hints=(
+@requirement(core=True, edit="pytest.ini, tests/suite_bookmarks.py", step=(1, 2), timeout=120, hints=(
     "Read the first failure: a connection made on one event loop, used on another. How many loops does the suite run?",
     "Run every test and fixture on one loop (pytest.ini: asyncio_default_test_loop_scope = session and "
     "asyncio_default_fixture_loop_scope = session), and talk to the app with httpx.AsyncClient, not TestClient "
@@ -59,7 +59,7 @@ def suite_passes(ctx: Context) -> None:
     _passes(1, _runs(ctx)[0])
 
 
-@requirement(core=True, edit="tests/fixtures.py, app/main.py", step=(3, 4), hints=(
+@requirement(core=True, edit="tests/fixtures.py, app/main.py", step=(3, 4), timeout=120, hints=(
     "AsyncClient(transport=ASGITransport(app)) sends requests to an app that never started: whose startup code runs?",
     "Build the engine in the app's lifespan, and start the app in the tests: async with LifespanManager(app) "
     "as started (asgi_lifespan), then ASGITransport(app=started.app).",
@@ -76,7 +76,7 @@ def tests_start_the_app(ctx: Context) -> None:
                             "those tests passed without the app's startup code ever running.")
 
 
-@requirement(core=False, edit="tests/fixtures.py", step=5, hints=(
+@requirement(core=False, edit="tests/fixtures.py", step=5, timeout=120, hints=(
     "The suite passes once, then trips over what it left in the database: which rows survive a test?",
     "Run each test in a transaction that is rolled back: one connection per test, begin(), a session bound to it "
     "with join_transaction_mode=\"create_savepoint\", and get_session overridden to yield it.",

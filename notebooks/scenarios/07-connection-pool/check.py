@@ -38,20 +38,25 @@ SCHEMA = (
 START_AGAINST_SILENT = Path(__file__).with_name("start_against_silent.py")
 
 
-class Served(NamedTuple):
-    srv: AppServer
+class Settings(NamedTuple):
     share: Share
-    env: dict[str, str]
+    env: dict[str, str]  # the exercise's settings, in the app's environment
 
 
-def _served(ctx: Context) -> Served:
-    def serve() -> Served:
+def _settings(ctx: Context) -> Settings:
+    def make() -> Settings:
+        share = connection_share(ctx.pg, per_process=3)
+        return Settings(share, {"POOL_SIZE": "10", "MAX_OVERFLOW": "10", "POOL_TIMEOUT": "10", "QUERY_TIMEOUT": "1",
+                                "CONNECT_TIMEOUT": "1", "APP_PROCESSES": str(share.processes)})
+
+    return ctx.shared("settings", make)
+
+
+def _served(ctx: Context) -> AppServer:
+    def serve() -> AppServer:
         for statement in SCHEMA:
             ctx.pg.query(statement)
-        share = connection_share(ctx.pg, per_process=3)
-        env = {"POOL_SIZE": "10", "MAX_OVERFLOW": "10", "POOL_TIMEOUT": "10", "APP_PROCESSES": str(share.processes),
-               "QUERY_TIMEOUT": "1", "CONNECT_TIMEOUT": "1"}
-        return Served(ctx.lab.serve(ready_path="/health", env=env, timeout=15), share, env)
+        return ctx.lab.serve(ready_path="/health", env=_settings(ctx).env, timeout=15)
 
     return ctx.shared("app", serve)
 
@@ -63,7 +68,7 @@ def _served(ctx: Context) -> Served:
 ))
 def not_found_gives_connection_back(ctx: Context) -> None:
     """Requests for orders that do not exist give their connection back."""
-    srv = _served(ctx).srv
+    srv = _served(ctx)
     for order_id in MISSING:
         status = srv.get(f"/orders/{order_id}", timeout=15).status_code
         assert status == 404, f"GET /orders/{order_id} (no such order) answered {status}, not 404: {app_error(srv)}"
@@ -79,7 +84,7 @@ def not_found_gives_connection_back(ctx: Context) -> None:
 ))
 def pool_fits_the_server(ctx: Context) -> None:
     """Six concurrent slow reports answer, within the process's share of max_connections."""
-    srv, share, _ = _served(ctx)
+    srv, share = _served(ctx), _settings(ctx).share
     running = labkit.start_load(srv.url + "/report", requests=6, concurrency=6, timeout=15, deadline=30)
     peak = peak_connections(ctx.pg, running, APP)
     burst = running.result()
@@ -96,7 +101,7 @@ def pool_fits_the_server(ctx: Context) -> None:
 ))
 def survives_terminated_connections(ctx: Context) -> None:
     """After PostgreSQL ends the app's connections, the next request succeeds."""
-    srv = _served(ctx).srv
+    srv = _served(ctx)
     assert srv.get("/orders/1").status_code == 200, f"GET /orders/1 failed: {app_error(srv)}"
     ctx.pg.wait_for_idle(APP)  # the request's connection is back in the pool
     killed = ctx.pg.terminate(APP)
@@ -115,7 +120,7 @@ def survives_terminated_connections(ctx: Context) -> None:
 ))
 def query_wait_is_bounded(ctx: Context) -> None:
     """With the orders table locked, a request answers within a few seconds."""
-    srv = _served(ctx).srv
+    srv = _served(ctx)
     holder = own_connection(ctx.pg, "lab-check-migration")
     holder.cursor().execute("lock table orders in access exclusive mode")  # held until the rollback below
     try:
@@ -140,7 +145,7 @@ def query_wait_is_bounded(ctx: Context) -> None:
 ))
 def connect_wait_is_bounded(ctx: Context) -> None:
     """With a database that never answers, the app gives up within a few seconds."""
-    env = _served(ctx).env
+    env = _settings(ctx).env
     with socket.socket() as silent:  # the kernel accepts TCP connections for it; it never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)

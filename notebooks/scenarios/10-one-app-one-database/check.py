@@ -30,7 +30,7 @@ def _probe(ctx: Context) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
         modules = sorted(modules_of(ctx.workdir))
         assert "app.main" in modules, "There is no app/main.py: `uvicorn app.main:app` must stay the way to run it."
-        return run_json(ctx.lab, PACKAGE_PROBE, json.dumps(modules), timeout=60)  # type: ignore[no-any-return]
+        return run_json(ctx.lab, PACKAGE_PROBE, json.dumps(modules), timeout=45)  # type: ignore[no-any-return]
 
     return ctx.shared("probe", probe)
 

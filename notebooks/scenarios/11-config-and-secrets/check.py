@@ -124,7 +124,7 @@ def port_out_of_range_refused(ctx: Context) -> None:
     _refused(_wrong_port(ctx), "DB_PORT", "DB_PORT out of range")
 
 
-@requirement(core=False, edit="app/config.py, app/main.py", step=4, hints=(
+@requirement(core=False, edit="app/config.py, app/main.py", step=4, timeout=150, hints=(
     "Read the output of a refused start, the app's log and repr(settings): is a secret in any of them?",
     "Keep secrets as SecretStr, log URLs with render_as_string(hide_password=True), and set "
     "hide_input_in_errors=True in model_config so a ValidationError does not echo the values it was given.",

@@ -64,7 +64,7 @@ def _runner(ctx: Context) -> str:
     return ctx.shared("runner", run).output
 
 
-@requirement(core=True, edit="app/main.py", step=2, hints=(
+@requirement(core=True, edit="app/main.py", step=2, timeout=150, hints=(
     "Start and stop the app twice in one Python process: who closes the first engine's pool?",
     "Build the app in create_app(settings) with a lifespan that creates the engine before yield "
     "and awaits engine.dispose() after it.",
@@ -161,7 +161,7 @@ def middleware_once_in_order(ctx: Context) -> None:
         "TimingMiddleware sits inside CORS. List it first (outermost).")
 
 
-@requirement(core=False, edit="tests/fixtures.py, pytest.ini", step=6, hints=(
+@requirement(core=False, edit="tests/fixtures.py, pytest.ini", step=6, timeout=120, hints=(
     "Run python -m pytest in the project: read the first failure.",
     "Run every test and fixture on one event loop (pytest.ini: asyncio_default_test_loop_scope = session and "
     "asyncio_default_fixture_loop_scope = session); build the app with create_app(Settings(...)) in a fixture "
