@@ -1,23 +1,13 @@
 """01: ``import app.main`` touches no database, and every table exists once the app runs.
 
-Judged by behaviour, so a fix written differently from the reference passes too. The app keeps
-the sync psycopg2 driver: DATABASE_URL is given as a ``postgresql+psycopg2://`` URL.
-"""
+The app keeps the sync psycopg2 driver: DATABASE_URL is a ``postgresql+psycopg2://`` URL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.checking import (
-    Context,
-    app_error,
-    last_error,
-    requirement,
-    run_json,
-    scratch_database,
-    serve_on_scratch_database,
-    unreachable_url,
-)
+from labkit.checking import (Context, app_error, last_error, requirement, run_json, scratch_database,
+                             serve_on_scratch_database, unreachable_url)
 
 IMPORT_AND_COUNT = Path(__file__).with_name("import_and_count.py")
 

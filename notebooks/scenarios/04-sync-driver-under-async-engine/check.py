@@ -1,9 +1,6 @@
 """04: the reports API judged by what it does, not by which driver or keyword it uses.
 
-A plain ``def`` route on psycopg2 passes, as does asyncpg with an awaited query: what counts is that
-the event loop stays free, the provider's libpq URL works, ``sslmode=require`` is never dropped, and
-no file of the project holds a password.
-"""
+A plain ``def`` route on psycopg2 passes, as does asyncpg with an awaited query."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""06: the bookmarks suite judged by running it, not by reading it.
+"""06: the bookmarks suite judged by running it three times in a row on a fresh database.
 
-The suite (``tests/``, with its own ``pytest.ini``) runs three times in a row against a fresh, empty
-database, each run in a fresh process (``runner.py`` beside this file, which also counts the HTTP
-requests that reach an app whose lifespan has not started).
-"""
+Each run is a fresh process (``runner.py``, which also counts requests to an app whose lifespan never started)."""
 
 from __future__ import annotations
 

@@ -16,17 +16,8 @@ from sqlalchemy.engine import make_url
 
 import labkit
 from labkit import AppServer
-from labkit.checking import (
-    ChildTimeout,
-    Context,
-    Share,
-    app_error,
-    connection_share,
-    own_connection,
-    peak_connections,
-    requirement,
-    run_json,
-)
+from labkit.checking import (ChildTimeout, Context, Share, app_error, connection_share, own_connection,
+                             peak_connections, requirement, run_json)
 
 APP = "orders-api"  # the application_name the app sets on its connections
 CONNECT_PATIENCE = 8.0  # seconds the app gets to give up on a silent database

@@ -1,9 +1,7 @@
 """08: the orders API judged by what a load balancer and an orchestrator see during database outages.
 
-The app is served behind a TCP relay (``relay.py``) so that the database can also be made silent,
-not only stopped. How the app behaves when the database is down *at startup* (fail fast, or retry
-for a bounded time) depends on what runs it, so it is not judged here; the notebook measures both.
-"""
+Served behind a TCP relay (``relay.py``) that can make the database silent. How the app behaves when
+the database is down *at startup* depends on what runs it: the notebook measures both choices."""
 
 from __future__ import annotations
 

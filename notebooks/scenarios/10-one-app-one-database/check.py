@@ -1,9 +1,7 @@
 """10: the shop API judged by what it does, not by how the fix is written.
 
-The package is probed in a child process (``package_probe.py``: each module imported on its own,
-create_app, a start without DATABASE_URL) and read with ``ast`` (the import graph); the app runs
-under uvicorn (``app.main:app``) in development and with ``ENVIRONMENT=production``.
-"""
+The package is probed in a child process (``package_probe.py``) and read with ``ast`` (the import
+graph); the app runs under uvicorn in development and with ``ENVIRONMENT=production``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """12: the interviews API judged the way production and CI see it, not by how it is written.
 
-The app runs under a real uvicorn (``app.main:app``) against a database of the check's own, with
-``APP_PROCESSES`` set so that the server's limit leaves each process about 8 connections, and
-``APPLICATION_NAME`` set so that its connections can be counted. ``runner.py`` (beside this file)
-starts and stops the app inside one process, then runs the project's own suite in that process.
-"""
+The app runs under uvicorn on a database of the check's own, with APP_PROCESSES leaving each process
+about 8 connections and APPLICATION_NAME to count them. ``runner.py`` starts and stops the app in
+one process, then runs the project's own suite there."""
 
 from __future__ import annotations
 
@@ -16,20 +14,8 @@ import httpx
 
 import labkit
 from labkit import AppServer, Ran
-from labkit.checking import (
-    Context,
-    Share,
-    connection_share,
-    controlled,
-    loop_trouble,
-    outcome,
-    peak_connections,
-    poll_outcome,
-    pytest_summary,
-    requirement,
-    scratch_database,
-    serve_on_scratch_database,
-)
+from labkit.checking import (Context, Share, connection_share, controlled, loop_trouble, outcome, peak_connections,
+                             poll_outcome, pytest_summary, requirement, scratch_database, serve_on_scratch_database)
 
 RUNNER = Path(__file__).with_name("runner.py")  # the lifespan probe, then the suite, in one process
 APP = "interviews-api-check"  # the application_name the check gives the app (APPLICATION_NAME)
