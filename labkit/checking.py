@@ -140,9 +140,6 @@ def peak_connections(pg: Postgres, running: Future[Any], application_name: str |
     return peak
 
 
-# -- the app ---------------------------------------------------------------------------------------
-
-
 def settle(measure: Callable[[], T], good: Callable[[T], bool], timeout: float, what: str) -> T:
     """``measure()`` until ``good`` holds for its value or ``timeout`` passes; the last value, for the caller to judge.
 
@@ -173,6 +170,9 @@ def process_connections(pg: Postgres, pid: int) -> int:
     port = make_url(pg.url("psycopg2")).port
     return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
                if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+# -- the app ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
