@@ -62,7 +62,11 @@ def import_graph(root: Path, package: str = "app") -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets: set[str] = set()
-        for node in _runs_at_import(ast.parse(path.read_text()).body):
+        try:
+            body = ast.parse(path.read_text(), filename=str(path)).body
+        except SyntaxError:
+            body = []  # it imports nothing, for it cannot be imported: importing it says why, with file:line
+        for node in _runs_at_import(body):
             for target in _imported(node, name, path.name == "__init__.py", modules):
                 while target and target not in modules:  # `import a.b.c` of a plain attribute: its module
                     target = target.rpartition(".")[0]

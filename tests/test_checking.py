@@ -285,5 +285,6 @@ def test_import_graph_counts_only_imports_that_run_at_import(tmp_path: Path) -> 
     assert graph == {"app": set(), "app.config": {"app.logger", "app.util"}, "app.logger": {"app.config"},
                      "app.util": set()}
     assert checking.find_cycle(graph) == ["app.config", "app.logger", "app.config"]
-    (package / "logger.py").write_text("log = print\n")
+    (package / "logger.py").write_text("log = print\ndef broken(:\n")  # a learner's typo: no graph to read
+    assert checking.import_graph(tmp_path)["app.logger"] == set()
     assert checking.find_cycle(checking.import_graph(tmp_path)) == []
