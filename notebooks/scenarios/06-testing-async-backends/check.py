@@ -1,137 +1,86 @@
-"""Judge the bookmarks suite by running it, not by reading it.
+"""06: the bookmarks suite judged by running it three times in a row on a fresh database.
 
-The suite (``tests/``, with its own ``pytest.ini``) runs three times in a row against a
-fresh, empty database, each run in a fresh process (``runner.py`` beside this file).
-Every run must:
-
-1. pass, with at least the 7 tests of the original suite passing (skipping or deleting a
-   test is not a fix), and without hanging;
-2. send every HTTP request to an app whose lifespan has started, so that a test can not
-   pass while the app's startup code never ran.
-
-Three runs in a row catch a suite that passes once and then trips over the rows it left
-behind. Any fix that behaves that way passes, whatever it looks like.
-"""
+Each run is a fresh process (``runner.py``, which also counts requests to an app whose lifespan never started)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from labkit import Lab
+from labkit import Ran
+from labkit.checking import Context, loop_trouble, pytest_summary, requirement, scratch_database
 
 RUNNER = Path(__file__).with_name("runner.py")
-DATABASE = "lab06_check"
 RUNS = 3
 TESTS = 7  # the original suite's tests
 PYTEST_ARGS = ["-p", "no:cacheprovider", "--rootdir", ".", "-q", "--tb=no", "-rfE", "--color=no"]
-
-_FINAL = re.compile(r"^=*\s*((?:\d+ \w+)(?:, \d+ \w+)*) in [\d.]+s")
-_RUN = re.compile(r"^RUN (\d+): (.*)$")
-_COUNTS = re.compile(r"exit (-?\d+), http requests (\d+), without a started app (\d+), lifespan startups (\d+)")
-
-LOOP_HINT = (
-    "A pooled connection was opened on one event loop and used on another. Run every test and "
-    "fixture on one loop (pytest.ini: asyncio_default_test_loop_scope = session and "
-    "asyncio_default_fixture_loop_scope = session, or loop_scope=\"session\"), or give the engine no "
-    "pool to carry across loops (NullPool), or build it where the loop runs (the app's lifespan) and "
-    "dispose of it there. TestClient runs the app on a loop of its own: in an async suite talk to the "
-    "app with httpx.AsyncClient."
-)
-LEFTOVER_HINT = (
-    "Tests leave rows behind, so the next run trips over them. Run each test in a transaction that "
-    "is rolled back when it ends: one connection per test, begin(), a session bound to it with "
-    "join_transaction_mode=\"create_savepoint\", and the app's get_session dependency overridden to "
-    "yield that session."
-)
-LIFESPAN_HINT = (
-    "AsyncClient(transport=ASGITransport(app)) never runs the app's lifespan. Start the app first: "
-    "async with LifespanManager(app) as started (from asgi_lifespan), then "
-    "ASGITransport(app=started.app)."
-)
+REPORT = re.compile(r"^RUN \d+: exit (-?\d+), http requests (\d+), without a started app (\d+)", re.MULTILINE)
 
 
-def _tidy(line: str) -> str:
-    """One failure line, short enough to read: no memory addresses, long reprs cut."""
-    line = re.sub(r" at 0x[0-9a-f]+", "", line)
-    line = re.sub(r"coro=<.*?> cb=\[.*?\]>", "...>", line)
-    return line if len(line) <= 260 else line[:257] + "..."
+def _runs(ctx: Context) -> list[str]:
+    """Each run's output (the runner prints ``--- run N of M`` before each); it stops at the first failing run."""
+    def run() -> Ran:
+        with scratch_database(ctx.pg, "lab06_check") as database:
+            return ctx.lab.run(["python", str(RUNNER), str(RUNS), "--stop-at-failure", *PYTEST_ARGS],
+                               env={"DATABASE_URL": ctx.pg.url("asyncpg", database=database)}, timeout=90)
+
+    ran = ctx.shared("suite", run)
+    runs = re.split(r"^--- run \d+ of \d+$", ran.output, flags=re.MULTILINE)[1:]
+    assert runs, "The suite did not run; the runner printed:\n" + "\n".join(ran.output.strip().splitlines()[-10:])
+    return runs
 
 
-def _runs(output: str) -> list[str]:
-    """The output of each run (the runner prints ``--- run N of M`` before each)."""
-    return re.split(r"^--- run \d+ of \d+$", output, flags=re.MULTILINE)[1:]
+def _passes(number: int, text: str) -> None:
+    """Run ``number`` of the suite ran to its end, every test passed, and none was skipped away."""
+    stopped = [line for line in text.splitlines() if line.startswith("RUN ") and "stopped" in line]
+    assert not stopped, (f"Run {number} of the suite hung and was stopped ({stopped[0][4:]}): often a connection "
+                         "waiting on an event loop that no longer runs.")
+    run = pytest_summary("\n".join(line for line in text.splitlines() if not line.startswith("RUN ")))
+    if not run.ok:
+        shown = "\n".join(run.failures[:3]) or "\n".join(text.strip().splitlines()[-6:])
+        why = ("a pooled connection was used on another event loop" if loop_trouble(shown) else
+               "tests left rows behind" if number > 1 else "read pytest's own words")
+        raise AssertionError(f"Run {number} of the suite failed ({run.summary}): {why}.\n{shown}")
+    assert run.passed >= TESTS, (f"Run {number}: only {run.passed} test(s) passed ({run.summary}); the suite has "
+                                 f"{TESTS}. Skipping or deleting a test is not a fix.")
 
 
-def _counts(summary: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for number, word in re.findall(r"(\d+) (\w+)", summary):
-        key = {"error": "errors", "warning": "warnings"}.get(word, word)
-        found[key] = found.get(key, 0) + int(number)
-    return found
+@requirement(core=True, edit="pytest.ini, tests/suite_bookmarks.py", step=(1, 2), timeout=120, hints=(
+    "Read the first failure: a connection made on one event loop, used on another. How many loops does the suite run?",
+    "Run every test and fixture on one loop (pytest.ini: asyncio_default_test_loop_scope = session and "
+    "asyncio_default_fixture_loop_scope = session), and talk to the app with httpx.AsyncClient, not TestClient "
+    "(which runs the app on a loop of its own).",
+))
+def suite_passes(ctx: Context) -> None:
+    """The suite passes: all 7 tests, on one event loop, without hanging."""
+    _passes(1, _runs(ctx)[0])
 
 
-def _judge_run(number: int, text: str) -> None:
-    lines = text.strip().splitlines()
-    failures = [_tidy(line) for line in lines if line.startswith(("FAILED ", "ERROR "))]
-    finals = [m.group(1) for line in lines if (m := _FINAL.match(line))]
-    summary = finals[-1] if finals else "no summary line"
-    stopped = [line for line in lines if line.startswith("RUN ") and "stopped" in line]
-    assert not stopped, (
-        f"Run {number} of the suite hung and was stopped: {stopped[0]}. Often that is a connection "
-        "waiting on an event loop that no longer runs; if so: " + LOOP_HINT
-    )
-    counts = _counts(summary)
-    if failures or counts.get("failed") or counts.get("errors") or not finals:
-        shown = "\n".join(failures[:3])
-        if not failures:
-            shown = "\n".join([line for line in lines if not line.startswith("RUN ")][-8:])
-            hint = "The suite did not run to its end: read pytest's own words above."
-        elif number > 1:
-            hint = LEFTOVER_HINT
-        elif re.search(r"different loop|another operation is in progress|Event loop is closed", shown):
-            hint = LOOP_HINT
-        elif "lifespan" in shown:
-            hint = LIFESPAN_HINT
-        else:
-            hint = "Read the failures above; the notebook's sections on loops, lifespan and isolation explain each kind."
-        before = {1: "", 2: "it passed once, then "}.get(number, f"it passed {number - 1} times in a row, then ")
-        raise AssertionError(f"Run {number} of the suite failed ({before}{summary}):\n{shown}\n{hint}")
-    assert counts.get("passed", 0) >= TESTS, (
-        f"Run {number}: only {counts.get('passed', 0)} test(s) passed ({summary}); the suite has {TESTS}. "
-        "Keep every test running: skipping or deleting one is not a fix."
-    )
-    report = [m.group(2) for line in lines if (m := _RUN.match(line))]
-    numbers = _COUNTS.search(report[-1]) if report else None
-    assert numbers is not None, (
-        f"Run {number}: the runner printed no report line; its output ends with:\n" + "\n".join(lines[-8:])
-    )
-    requests, unstarted = int(numbers.group(2)), int(numbers.group(3))
-    assert requests > 0, f"Run {number}: the suite passed without sending a single HTTP request to the app."
-    assert unstarted == 0, (
-        f"Run {number}: every test passed, but {unstarted} of {requests} HTTP requests went to an app "
-        "whose lifespan had not started: those tests passed without the app's startup code ever "
-        "running. " + LIFESPAN_HINT
-    )
+@requirement(core=True, edit="tests/fixtures.py, app/main.py", step=(3, 4), timeout=120, hints=(
+    "AsyncClient(transport=ASGITransport(app)) sends requests to an app that never started: whose startup code runs?",
+    "Build the engine in the app's lifespan, and start the app in the tests: async with LifespanManager(app) "
+    "as started (asgi_lifespan), then ASGITransport(app=started.app).",
+))
+def tests_start_the_app(ctx: Context) -> None:
+    """Every HTTP request of the suite goes to an app whose lifespan has started."""
+    first = _runs(ctx)[0]
+    _passes(1, first)
+    report = REPORT.search(first)
+    assert report is not None, "The runner printed no report line for run 1:\n" + "\n".join(first.splitlines()[-8:])
+    requests, unstarted = int(report.group(2)), int(report.group(3))
+    assert requests > 0, "The suite passed without sending a single HTTP request to the app."
+    assert unstarted == 0, (f"{unstarted} of {requests} HTTP requests went to an app whose lifespan had not started: "
+                            "those tests passed without the app's startup code ever running.")
 
 
-def check(lab: Lab) -> None:
-    assert lab.pg is not None, "This check needs a database: labkit.Lab(name, pg=labkit.postgres())."
-    pg = lab.pg
-    pg.query(f"drop database if exists {DATABASE} with (force)")
-    pg.query(f"create database {DATABASE}")
-    try:
-        ran = lab.run(["python", str(RUNNER), str(RUNS), "--stop-at-failure", *PYTEST_ARGS],
-                      env={"DATABASE_URL": pg.url("asyncpg", database=DATABASE)}, timeout=90)
-        runs = _runs(ran.output)
-        assert runs, "The suite did not run; the runner printed:\n" + "\n".join(ran.output.strip().splitlines()[-10:])
-        for number, text in enumerate(runs, start=1):
-            _judge_run(number, text)
-        assert len(runs) == RUNS and ran.returncode == 0, (
-            f"The suite ran {len(runs)} of {RUNS} times (exit code {ran.returncode}); the runner printed:\n"
-            + "\n".join(ran.output.strip().splitlines()[-10:])
-        )
-    finally:
-        pg.query(f"drop database if exists {DATABASE} with (force)")
+@requirement(core=False, edit="tests/fixtures.py", step=5, timeout=120, hints=(
+    "The suite passes once, then trips over what it left in the database: which rows survive a test?",
+    "Run each test in a transaction that is rolled back: one connection per test, begin(), a session bound to it "
+    "with join_transaction_mode=\"create_savepoint\", and get_session overridden to yield it.",
+))
+def suite_passes_again(ctx: Context) -> None:
+    """The suite passes three runs in a row on the same database."""
+    runs = _runs(ctx)
+    for number, text in enumerate(runs, start=1):
+        _passes(number, text)
+    assert len(runs) == RUNS, f"The suite ran {len(runs)} of {RUNS} times."
