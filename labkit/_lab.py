@@ -70,6 +70,7 @@ class Lab:
         self.workdir = Path(workdir) if workdir else learner_progress.default_work_root() / scenario
         self._dir = WorkDir(self.workdir)
         self._servers: list[AppServer] = []
+        self._children: set[ChildProcess] = set()  # lab.run commands still running
         self._last: Checklist | None = None
         if self._dir.exists:
             self._dir.adopt()
@@ -239,6 +240,7 @@ class Lab:
                     )
         finally:
             self._stop_servers(keep=already_running)
+            context.end()  # the check's own cleanups (scratch databases, relays), once its apps are gone
         self._dir.mark(judged=True)
         checklist = Checklist(self.label, tuple(requirements), tuple(outcomes))
         self._last = checklist
@@ -385,6 +387,7 @@ class Lab:
             stdout=subprocess.PIPE,
             text=True,
         )
+        self._children.add(process)
         lines: list[str] = []
 
         def read() -> None:
@@ -406,14 +409,18 @@ class Lab:
         except WaitTimeout:
             stopped = f"\n[labkit: stopped after {timeout:.0f} s, the timeout]"
         process.kill()  # the whole group: a crashed reloader leaves its worker behind
+        self._children.discard(process)
         reader.join(5)
         return Ran(process.returncode if process.returncode is not None else -9, "".join(lines) + stopped)
 
     def _stop_servers(self, keep: int = 0) -> None:
-        """Stop the apps this lab started, all but the first ``keep``."""
+        """Stop the apps this lab started, all but the first ``keep``, and any command still running."""
         for server in self._servers[keep:]:
             server.close()
         del self._servers[keep:]
+        for child in list(self._children):  # a check that timed out while a command ran
+            child.kill()
+            self._children.discard(child)
 
     def __enter__(self) -> Lab:
         return self

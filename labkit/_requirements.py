@@ -95,6 +95,7 @@ class Context:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
         self._shared: dict[str, Any] = {}
+        self._at_end: list[Callable[[], None]] = []
 
     @property
     def workdir(self) -> Path:
@@ -107,6 +108,24 @@ class Context:
                 "This check needs a PostgreSQL.", "Create the lab with labkit.Lab(name, pg=labkit.postgres())."
             )
         return self.lab.pg
+
+    def on_end(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` when the check ends, after the apps it started are stopped (also after a time-out).
+
+        For set-up shared between requirements: a scratch database, a relay. Last registered, first run.
+        """
+        self._at_end.append(cleanup)
+
+    def end(self) -> None:
+        """Run the cleanups (called by :meth:`labkit.Lab.check`); every one runs, the first error is raised."""
+        errors: list[BaseException] = []
+        while self._at_end:
+            try:
+                self._at_end.pop()()
+            except Exception as exc:  # the others still run
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def shared(self, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per check run, for set-up several requirements use (a served app, a measurement).
@@ -137,35 +156,36 @@ class Outcome:
 
 
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
-_SYNTAX_AT = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)$')
+# a traceback's exception line (``sqlalchemy.exc.MissingGreenlet: ...``), not a log line (``ERROR: ...``)
+_EXCEPTION = re.compile(
+    r"^(?!(?:INFO|ERROR|WARNING|DEBUG|CRITICAL)\b)[A-Za-z_][\w.]*"
+    r"(?:: \S.*|(?:Error|Exception|Exit|Interrupt|Timeout)\s*$)"
+)
+_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")  # SQLAlchemy's link, noise in one line
+
+
+def exception_lines(text: str) -> list[str]:
+    """The exception lines of the tracebacks in ``text`` (``sqlalchemy.exc.MissingGreenlet: ...``), in order."""
+    return [line.strip() for line in text.splitlines() if _EXCEPTION.match(line.strip())]
 
 
 def last_error(text: str, workdir: Path | None = None) -> str:
-    """The last error line of a log or traceback, with the deepest ``file:line`` in the work dir.
+    """The last exception line of a log or traceback, with the deepest ``file:line`` in the work dir.
 
     ``app/db.py:12: ModuleNotFoundError: No module named 'app.settings'``: what a learner needs
     from a crashed app's log, instead of forty lines of uvicorn and importlib frames.
     """
-    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    error = next(
-        (
-            line.strip()
-            for line in reversed(lines)
-            if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b", line.strip())
-        ),
-        "",
-    )
-    if not error:
-        error = lines[-1].strip() if lines else "(no output)"
-    where = ""
+    found = exception_lines(text)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    error = _BACKGROUND.sub("", found[-1] if found else lines[-1] if lines else "(no output)")[:300]
     root = str(workdir.resolve()) + "/" if workdir is not None else None
-    for match in _FRAME.finditer(text):
-        path = match["path"]
-        if root is not None and path.startswith(root):
-            where = f"{path[len(root) :]}:{match['line']}"
-        elif root is None and "site-packages" not in path and not path.startswith("<"):
-            where = f"{path}:{match['line']}"
-    return f"{where}: {error}" if where else error
+    where = [
+        f"{m['path'][len(root) :]}:{m['line']}" if root else f"{m['path']}:{m['line']}"
+        for m in _FRAME.finditer(text)
+        if (root is not None and m["path"].startswith(root))
+        or (root is None and "site-packages" not in m["path"] and not m["path"].startswith("<"))
+    ]
+    return f"{where[-1]}: {error}" if where else error
 
 
 def _explain(exc: BaseException, workdir: Path) -> str:

@@ -111,6 +111,7 @@ class Scenario:
         )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # before running it: dataclasses look their module up there
         spec.loader.exec_module(module)
         found = declared(vars(module))
         if found:

@@ -7,15 +7,15 @@ once, with tests (``tests/test_checking.py``). Every wait goes through :func:`la
   :func:`scratch_database`, :func:`scratch_role`, :func:`connection_share`,
   :func:`peak_connections`, :func:`own_connection`, :func:`process_connections`, :func:`settle`
 - the app: :func:`start_once`, :func:`serve_on_scratch_database`, :func:`outcome`,
-  :func:`poll_outcome`, :func:`app_error`, :func:`close_with`
+  :func:`poll_outcome`, :func:`app_error`
 - children and their output: :func:`run_json` (a script beside check.py that prints
   ``RESULT <json>``), :func:`pytest_summary`, :func:`loop_trouble`, :func:`load_beside`
 - evidence in text and files: :func:`exception_lines`, :func:`shows_secret`,
   :func:`passwords_in_urls`, :func:`import_graph`, :func:`find_cycle`
 
 Set-up several requirements share goes through ``ctx.shared``; what must be undone when the check
-ends (a scratch database, a relay) is tied to the app it serves with :func:`close_with`, because
-``lab.check`` closes the apps it started, also after a time-out.
+ends (a scratch database, a relay) goes to ``ctx.on_end``, which ``lab.check`` runs after it has
+stopped the apps it started, also after a time-out.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from labkit._appserver import AppExited, AppServer
 from labkit._import_graph import find_cycle, import_graph, modules_of
 from labkit._ports import free_port
-from labkit._requirements import Context, Requirement, last_error, requirement
+from labkit._requirements import _BACKGROUND, _FRAME, Context, Requirement, exception_lines, last_error, requirement
 from labkit._waiting import WaitTimeout, wait_until
 
 if TYPE_CHECKING:
@@ -51,11 +51,39 @@ if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
 __all__ = [
-    "RESULT", "ChildTimeout", "Context", "PytestRun", "Requirement", "Share", "Start", "app_error", "close_with",
-    "connection_share", "controlled", "exception_lines", "find_cycle", "import_graph", "last_error", "load_beside",
-    "loop_trouble", "modules_of", "outcome", "own_connection", "passwords_in_urls", "peak_connections",
-    "poll_outcome", "process_connections", "pytest_summary", "requirement", "run_json", "scratch_database",
-    "scratch_role", "serve_on_scratch_database", "settle", "shows_secret", "start_once", "unreachable_url",
+    "RESULT",
+    "ChildTimeout",
+    "Context",
+    "PytestRun",
+    "Requirement",
+    "Share",
+    "Start",
+    "app_error",
+    "connection_share",
+    "controlled",
+    "exception_lines",
+    "find_cycle",
+    "import_graph",
+    "last_error",
+    "load_beside",
+    "loop_trouble",
+    "modules_of",
+    "outcome",
+    "own_connection",
+    "passwords_in_urls",
+    "peak_connections",
+    "poll_outcome",
+    "process_connections",
+    "pytest_summary",
+    "requirement",
+    "run_json",
+    "scratch_database",
+    "scratch_role",
+    "serve_on_scratch_database",
+    "settle",
+    "shows_secret",
+    "start_once",
+    "unreachable_url",
 ]
 
 T = TypeVar("T")
@@ -68,7 +96,8 @@ def controlled(pg: Postgres) -> Postgres:
     """``pg``, once it is sure labkit may stop, start and restart it (a server it did not start is left alone)."""
     assert pg.server.controllable, (
         "This check stops and restarts PostgreSQL, which labkit never does to a server it did not start: "
-        "unset LABKIT_DATABASE_URL so that labkit starts one of its own.")
+        "unset LABKIT_DATABASE_URL so that labkit starts one of its own."
+    )
     return pg
 
 
@@ -96,6 +125,7 @@ def scratch_role(pg: Postgres, name: str, password: str) -> Iterator[str]:
     try:
         yield name
     finally:
+
         def sessions() -> int:
             return int(pg.query("select count(*) from pg_stat_activity where usename = %s", name)[0][0])
 
@@ -119,14 +149,16 @@ def connection_share(pg: Postgres, per_process: int) -> Share:
     """APP_PROCESSES that leaves each process about ``per_process`` of the server's usable connections."""
     limit, reserved = pg.query(
         "select current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int"
-        " + coalesce(current_setting('reserved_connections', true), '0')::int")[0]
+        " + coalesce(current_setting('reserved_connections', true), '0')::int"
+    )[0]
     usable = int(limit) - int(reserved)
     processes = max(usable // per_process, 1)
     return Share(processes, usable // processes)
 
 
-def peak_connections(pg: Postgres, running: Future[Any], application_name: str | None = None,
-                     timeout: float = 60.0) -> int:
+def peak_connections(
+    pg: Postgres, running: Future[Any], application_name: str | None = None, timeout: float = 60.0
+) -> int:
     """The most client connections (named ``application_name``) seen at once until ``running`` is done."""
     peak = 0
 
@@ -161,15 +193,24 @@ def settle(measure: Callable[[], T], good: Callable[[T], bool], timeout: float, 
 def own_connection(pg: Postgres, application_name: str) -> psycopg2.extensions.connection:
     """A psycopg2 connection of the check's own to the lab's database (to hold a lock, count, or wait)."""
     url = make_url(pg.url("psycopg2"))
-    return psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                            dbname=url.database, application_name=application_name)
+    return psycopg2.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        application_name=application_name,
+    )
 
 
 def process_connections(pg: Postgres, pid: int) -> int:
     """Established TCP connections from process ``pid`` to the lab's PostgreSQL (which process holds a pool)."""
     port = make_url(pg.url("psycopg2")).port
-    return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
-               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+    return sum(
+        1
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    )
 
 
 # -- the app ---------------------------------------------------------------------------------------
@@ -188,8 +229,14 @@ class Start:
         return self.response.status_code if self.response is not None else None
 
 
-def start_once(lab: Lab, path: str = "/health", *, headers: dict[str, str] | None = None,
-               target: str = "app.main:app", **serve: Any) -> Start:
+def start_once(
+    lab: Lab,
+    path: str = "/health",
+    *,
+    headers: dict[str, str] | None = None,
+    target: str = "app.main:app",
+    **serve: Any,
+) -> Start:
     """Serve the app, ask ``path`` once and stop it; or say how it exited trying (refusing to start can be right).
 
     An app that neither answers nor exits is an :class:`AppNotAnswering`, as for ``lab.serve``.
@@ -227,22 +274,12 @@ def poll_outcome(srv: AppServer, path: str, wanted: str, within: float) -> list[
     return seen
 
 
-_EXCEPTION = re.compile(r"^(?!(?:INFO|ERROR|WARNING|DEBUG|CRITICAL)\b)[A-Za-z_][\w.]*"
-                        r"(?:: \S.*|(?:Error|Exception|Exit|Interrupt|Timeout)\s*$)")
-_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")  # SQLAlchemy's link, noise in one line
-_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
-
-
-def exception_lines(text: str) -> list[str]:
-    """The exception lines of the tracebacks in ``text`` (``sqlalchemy.exc.MissingGreenlet: ...``), in order."""
-    return [line.strip() for line in text.splitlines() if _EXCEPTION.match(line)]
-
-
 def app_error(srv: AppServer, since: int = 0, timeout: float = 3.0) -> str:
     """The last exception the app logged after offset ``since`` of its log, with its ``file:line`` in the work dir.
 
     An error's traceback is logged just after its 500 goes out: this waits up to ``timeout`` for it.
     """
+
     def logged() -> str:
         return srv.logs()[since:] if exception_lines(srv.logs()[since:]) else ""
 
@@ -251,13 +288,14 @@ def app_error(srv: AppServer, since: int = 0, timeout: float = 3.0) -> str:
     except WaitTimeout:
         return "(no exception in the app's log)"
     root = str(srv.cwd.resolve()) + "/"
-    where = [f"{m['path'][len(root):]}:{m['line']}" for m in _FRAME.finditer(text) if m["path"].startswith(root)]
+    where = [f"{m['path'][len(root) :]}:{m['line']}" for m in _FRAME.finditer(text) if m["path"].startswith(root)]
     line = _BACKGROUND.sub("", exception_lines(text)[-1])[:300]
     return f"{where[-1]}: {line}" if where else line
 
 
-def serve_on_scratch_database(ctx: Context, name: str, *, driver: str = "asyncpg",
-                              env: dict[str, str | None] | None = None, **serve: Any) -> AppServer:
+def serve_on_scratch_database(
+    ctx: Context, name: str, *, driver: str = "asyncpg", env: dict[str, str | None] | None = None, **serve: Any
+) -> AppServer:
     """The app served with DATABASE_URL on a fresh database ``name``, which is dropped once the app is closed."""
     owned = ExitStack()
     database = owned.enter_context(scratch_database(ctx.pg, name))
@@ -266,24 +304,8 @@ def serve_on_scratch_database(ctx: Context, name: str, *, driver: str = "asyncpg
     except BaseException:
         owned.close()
         raise
-    close_with(srv, owned.close)
+    ctx.on_end(owned.close)
     return srv
-
-
-def close_with(srv: AppServer, cleanup: Callable[[], None]) -> None:
-    """Run ``cleanup`` right after the app is closed (``lab.check`` closes the apps it started, also on a timeout).
-
-    For set-up shared between requirements that must outlive none of them: a scratch database, a relay.
-    """
-    close = srv.close
-
-    def closing() -> None:
-        try:
-            close()
-        finally:
-            cleanup()
-
-    srv.close = closing  # type: ignore[method-assign]
 
 
 # -- children and their output ---------------------------------------------------------------------
@@ -296,8 +318,9 @@ class ChildTimeout(AssertionError):
     """A child script of a check did not finish in time (a hang is often the very thing judged)."""
 
 
-def run_json(lab: Lab, script: Path, *args: str, env: dict[str, str | None] | None = None,
-             timeout: float = 60.0) -> Any:
+def run_json(
+    lab: Lab, script: Path, *args: str, env: dict[str, str | None] | None = None, timeout: float = 60.0
+) -> Any:
     """Run ``script`` (a file beside check.py) in the work dir, importing the learner's ``app``; its ``RESULT`` JSON.
 
     Without a ``RESULT`` line the child failed: an AssertionError names its last error, or is a
@@ -306,7 +329,7 @@ def run_json(lab: Lab, script: Path, *args: str, env: dict[str, str | None] | No
     ran = lab.run(["python", "-c", _RUN_SCRIPT, str(script), *args], env=env, timeout=timeout)
     if ran.output.rstrip().endswith("the timeout]"):  # lab.run's own note: it stopped the child
         raise ChildTimeout(f"{script.stem} did not finish within {timeout:g} s")
-    results = [line[len(RESULT):] for line in ran.output.splitlines() if line.startswith(RESULT)]
+    results = [line[len(RESULT) :] for line in ran.output.splitlines() if line.startswith(RESULT)]
     assert results, f"{script.stem} failed in the work dir: {last_error(ran.output, lab.workdir)}"
     return json.loads(results[-1])
 
@@ -364,8 +387,9 @@ def loop_trouble(text: str) -> bool:
 def load_beside(check_file: str, filename: str) -> ModuleType:
     """Import a module that sits beside a scenario's check.py (``relay.py``), under a private name."""
     path = Path(check_file).with_name(filename)
-    spec = importlib.util.spec_from_file_location(f"labkit_beside_{path.parent.name}_{path.stem}".replace("-", "_"),
-                                                  path)
+    spec = importlib.util.spec_from_file_location(
+        f"labkit_beside_{path.parent.name}_{path.stem}".replace("-", "_"), path
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and the like look their module up
@@ -387,20 +411,36 @@ def passwords_in_urls(root: Path) -> list[str]:
     is never committed), nor labkit's own bookkeeping.
     """
     gitignore = root / ".gitignore"
-    ignored = {line.strip().strip("/") for line in gitignore.read_text().splitlines()
-               if line.strip() and not line.startswith("#")} if gitignore.is_file() else set()
+    ignored = (
+        {
+            line.strip().strip("/")
+            for line in gitignore.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        }
+        if gitignore.is_file()
+        else set()
+    )
     found: list[str] = []
     for path in sorted(root.rglob("*")):
         relative = str(path.relative_to(root))
-        if (not path.is_file() or "__pycache__" in path.parts or path.name.startswith(".labkit")
-                or path.name in ignored or relative in ignored):
+        if (
+            not path.is_file()
+            or "__pycache__" in path.parts
+            or path.name.startswith(".labkit")
+            or path.name in ignored
+            or relative in ignored
+        ):
             continue
         try:
             lines = path.read_text().splitlines()
         except (UnicodeDecodeError, OSError):
             continue  # a binary file holds no URL literal
-        found += [f"{relative}:{number}" for number, line in enumerate(lines, start=1)
-                  for match in _PASSWORD_IN_URL.finditer(line) if not match.group(1).startswith(_PLACEHOLDER)]
+        found += [
+            f"{relative}:{number}"
+            for number, line in enumerate(lines, start=1)
+            for match in _PASSWORD_IN_URL.finditer(line)
+            if not match.group(1).startswith(_PLACEHOLDER)
+        ]
     return found
 
 
@@ -411,5 +451,4 @@ def shows_secret(text: str, secret: str, window: int = SECRET_WINDOW) -> bool:
     """Does ``text`` hold ``secret``, URL-encoded, or any ``window`` consecutive characters of it?"""
     if quote(secret, safe="") in text:
         return True
-    return any(secret[i:i + window] in text for i in range(max(len(secret) - window + 1, 1)))
-
+    return any(secret[i : i + window] in text for i in range(max(len(secret) - window + 1, 1)))

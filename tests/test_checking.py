@@ -15,9 +15,11 @@ from sqlalchemy.engine import make_url
 
 import labkit
 from labkit import checking
-from labkit._postgres import Postgres
+from labkit import Postgres
 from labkit._postgres._external import ExternalServer
 from labkit.checking import Context
+
+pytestmark = pytest.mark.integration  # a real PostgreSQL and real uvicorn apps
 
 LAB_APP = "labkit-checking-test"
 
@@ -162,20 +164,26 @@ def test_outcome_poll_outcome_and_app_error_on_a_real_app(lab: labkit.Lab) -> No
     assert checking.outcome(srv, "/health", timeout=1) == "ConnectError"
 
 
-def test_close_with_runs_the_cleanup_after_the_app_stopped(lab: labkit.Lab) -> None:
+def test_on_end_runs_every_cleanup_after_the_apps_stopped(lab: labkit.Lab) -> None:
+    ctx = Context(lab)
     srv = lab.serve(ready_path="/health")
-    seen: list[bool] = []
-    checking.close_with(srv, lambda: seen.append(srv.alive))
-    lab.close()  # as lab.check does at its end
-    assert seen == [False]
+    seen: list[str] = []
+    ctx.on_end(lambda: seen.append(f"first, app alive: {srv.alive}"))
+    ctx.on_end(lambda: [][0])  # a failing cleanup does not stop the others
+    ctx.on_end(lambda: seen.append("last registered, run first"))
+    lab.close()  # as lab.check does before it ends the context
+    with pytest.raises(IndexError):
+        ctx.end()
+    assert seen == ["last registered, run first", "first, app alive: False"]
 
 
-def test_serve_on_scratch_database_drops_it_with_the_app(lab: labkit.Lab, pg: Postgres) -> None:
+def test_serve_on_scratch_database_drops_it_when_the_check_ends(lab: labkit.Lab, pg: Postgres) -> None:
     ctx = Context(lab)
     srv = checking.serve_on_scratch_database(ctx, "checking_served", ready_path="/health")
     assert srv.get("/version").status_code == 500  # the broken route, on the scratch database
     assert _exists(pg, "database", "checking_served")
-    srv.close()
+    lab.close()
+    ctx.end()
     assert not _exists(pg, "database", "checking_served")
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 import labkit
 from labkit import AppServer
-from labkit.checking import Context, close_with, controlled, load_beside, outcome, poll_outcome, requirement
+from labkit.checking import Context, controlled, load_beside, outcome, poll_outcome, requirement
 
 PROMPT = 5.0  # seconds within which /ready must say 503 once the database is gone or silent
 BURST = 5  # concurrent GET /orders after a quiet restart (the pool holds 5 connections)
@@ -31,7 +31,7 @@ def _served(ctx: Context) -> Served:
         except BaseException:
             relay.close()
             raise
-        close_with(srv, relay.close)
+        ctx.on_end(relay.close)
         for path in ("/live", "/ready"):
             status = outcome(srv, path)
             assert status != "404", (f"GET {path} answered 404: give the app two probe routes, /live (touches "
