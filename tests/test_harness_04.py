@@ -10,11 +10,10 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy.engine import make_url
-
 import labkit
+import pytest
 from labkit._postgres import Postgres
+from sqlalchemy.engine import make_url
 
 SCENARIO = "04-sync-driver-under-async-engine"
 
@@ -27,7 +26,7 @@ def lab(local_pg: Postgres, tmp_path: Path) -> Iterator[labkit.Lab]:
 
 
 @pytest.fixture
-def harness(lab: labkit.Lab):  # noqa: ANN201 (a module loaded by path)
+def harness(lab: labkit.Lab):
     return lab.harness
 
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, os.getcwd())  # the work dir, where app/ is: this file lives elsewhere
 
-from app.dburl import to_asyncpg  # noqa: E402
+from app.dburl import to_asyncpg
 
 AWKWARD = quote("p@ss:w/rd?", safe="")
 for raw in json.loads(sys.argv[1]):

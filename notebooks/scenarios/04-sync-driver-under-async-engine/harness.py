@@ -175,9 +175,10 @@ def thread_limit() -> int:
 
     Read in an event loop of its own, on a thread of its own: the notebook's loop is left alone.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import anyio
     import anyio.to_thread
-    from concurrent.futures import ThreadPoolExecutor
 
     async def tokens() -> int:
         return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
@@ -213,7 +214,7 @@ def _attempt(build: Any) -> str:
     try:
         build()
         return "accepted"
-    except Exception as exc:  # the point is which exception, and its first line
+    except Exception as exc:  # noqa: BLE001 (the point is which exception, and its first line)
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
@@ -252,7 +253,7 @@ async def _connect(url: URL | str, connect_args: dict[str, Any] | None = None) -
         async with engine.connect() as conn:
             tls = await conn.scalar(text("select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
             return f"connected (TLS in use: {tls})"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (the point is which exception, and its first line)
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     finally:
         await engine.dispose()
@@ -329,7 +330,7 @@ async def str_replace_each(pg: labkit.Postgres) -> Tried:
     rows = []
     for raw in _provider_urls()[:3]:
         edited = raw.replace("postgresql://", "postgresql+asyncpg://")
-        built = _attempt(lambda: create_async_engine(edited))
+        built = _attempt(lambda edited=edited: create_async_engine(edited))
         if built == "accepted":
             query = make_url(edited).query
             built = "engine built; first connect: " + await _connect(server.update_query_dict(query))

@@ -10,13 +10,12 @@ import sys
 sys.path.insert(0, os.getcwd())  # the work dir, where app/ is: this file lives elsewhere
 os.environ.pop("DATABASE_URL", None)
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from app.config import Settings  # noqa: E402
+from app.config import Settings
+from sqlalchemy.engine import make_url
 
 try:
     value = Settings().database_url  # type: ignore[call-arg]
-except Exception as exc:
+except Exception as exc:  # noqa: BLE001 (whatever refuses to load, say what)
     lines = str(exc).splitlines()
     print(f"{type(exc).__name__}: {lines[0]}")
     print(f"  {lines[1]} - {lines[2].split('[')[0].strip()}")
