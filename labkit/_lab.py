@@ -34,8 +34,6 @@ from labkit._workdir import WorkDir, fingerprint
 if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
-REFERENCE_SUFFIX = ".reference"  # the reference walk-through's copy, beside the learner's
-
 
 def _this_python(command: list[str]) -> list[str]:
     """``python`` in a command means the kernel's own interpreter, the one with the packages."""
@@ -132,14 +130,18 @@ class Lab:
 
     # -- changing ----------------------------------------------------------------
 
-    def reference(self) -> Lab:
-        """The reference walk-through's own copy (``<name>.reference``), fresh from the broken project.
+    def reference(self, name: str = "reference") -> Lab:
+        """The reference walk-through's own copy (``<scenario>.reference``), fresh from the broken project.
 
         The learner's copy is never touched: "Run All" may run the folded reference section freely.
+        A deep dive names a copy of its own (``lab.reference("01a")`` is ``<scenario>.01a``), so it
+        can run beside its notebook.
         """
         if self.is_reference:
             raise LabkitError("This lab is the reference copy already.", "Call reference() on the learner's lab.")
-        copy = self.workdir.with_name(self.workdir.name + REFERENCE_SUFFIX)
+        if not name.replace("-", "").isalnum():
+            raise LabkitError(f"{name!r} cannot name a folder of the walk-through.", "Use letters, digits and dashes.")
+        copy = self.workdir.with_name(f"{self.workdir.name}.{name}")
         shutil.rmtree(copy, ignore_errors=True)  # the reference's own copy, rebuilt on every call
         return Lab(self.scenario.name, self.pg, copy, reference=True)
 

@@ -9,6 +9,7 @@ takes it along). :func:`progress` and ``labkit progress`` read those records bac
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -70,7 +71,9 @@ def read(work_root: Path, scenario: str) -> Record:
 def _write(work_root: Path, scenario: str, record: Record) -> None:
     path = _path(work_root, scenario)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(record), indent=1))
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(asdict(record), indent=1))
+    partial.replace(path)  # whole or not at all: a notebook and its deep dive may check at once
 
 
 def record_check(

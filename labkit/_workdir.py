@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,9 +62,23 @@ class WorkDir:
         (self.path / STATE_FILE).write_text(json.dumps(asdict(state), indent=1))
 
     def copy_from(self, source: Path) -> None:
-        """Fill the (absent) work dir with ``source``, as labkit's own write."""
-        shutil.copytree(source, self.path, ignore=shutil.ignore_patterns(*IGNORED))
-        self.write(State(written=fingerprint(self.path)))
+        """Fill the (absent) work dir with ``source``, as labkit's own write.
+
+        Copied beside it, then renamed into place: two kernels opening the same scenario at once (a
+        notebook and its deep dive) see one whole copy, never half of one, and never overwrite it.
+        """
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}-", dir=self.path.parent))
+        try:
+            shutil.copytree(source, staging / "tree", ignore=shutil.ignore_patterns(*IGNORED))
+            WorkDir(staging / "tree").write(State(written=fingerprint(staging / "tree")))
+            try:
+                (staging / "tree").rename(self.path)
+            except OSError:
+                if not self.exists:
+                    raise
+                self.adopt()  # another kernel made it first: theirs is the copy
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def adopt(self) -> None:
         """A work dir without a state file (restored, or from an older labkit): keep it as it is."""

@@ -280,3 +280,22 @@ def test_the_learners_edit_survives_run_all_twice(tmp_path: Path, monkeypatch: p
         notebook = nbformat.read(folder / "00-setup.ipynb", as_version=4)
         NotebookClient(notebook, timeout=180, resources={"metadata": {"path": str(folder)}}).execute()
         assert edited.read_text().endswith("# the learner's own line\n")
+
+
+def test_two_kernels_opening_one_scenario_at_once_share_one_whole_copy(work_root: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        labs = list(pool.map(lambda _: learner(work_root), range(4)))
+    assert {lab.workdir for lab in labs} == {work_root / "two-steps"}
+    assert words(labs[0]).read_text() == 'GREETING = "broken"\nFAREWELL = "broken"\n'
+    assert sorted(p.name for p in work_root.iterdir()) == ["two-steps"]  # no staging folder left
+
+
+def test_a_deep_dive_names_a_reference_copy_of_its_own(work_root: Path) -> None:
+    lab = learner(work_root)
+    main, deep = lab.reference(), lab.reference("01a")
+    main.apply(1)
+    assert deep.workdir == work_root / "two-steps.01a" and deep.applied == []
+    with pytest.raises(LabkitError, match="cannot name a folder"):
+        lab.reference("../elsewhere")
