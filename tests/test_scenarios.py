@@ -58,7 +58,7 @@ def test_requirements_are_declared_fully(name: str) -> None:
     requirements = _requirements(name)
     assert any(r.core for r in requirements)
     for req in requirements:
-        assert req.edit and len(req.hints) == 2 and req.title.endswith("."), req.name
+        assert req.edit and len(req.hints) == 2 and req.title and not req.title.endswith("."), req.name
         assert req.steps and set(req.steps) <= known, f"{req.name} points at steps {req.steps}"
     stretch = [n for r in requirements if not r.core for n in r.steps]
     assert all(int(n) > _core_steps(name) for n in stretch), "a stretch requirement points at a core step"
