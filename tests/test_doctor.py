@@ -1,9 +1,10 @@
 """``labkit doctor``: every rule on fixture projects, the workbook's scenarios, the command line, ``--app``.
 
-Fixture projects live in ``tests/doctor_fixtures/<project>/``. A line that must
-be flagged says so with ``# expect: rule-id`` (several: comma-separated); every
-other line must stay silent, so each project checks its rule's positives and
-its tricky negatives (the ``good_*`` files) at once.
+Each rule's fixture project is ``tests/doctor_fixtures/<rule-id>/``, found by its
+name (folders starting with ``_`` check something else, e.g. suppressions). A
+line that must be flagged says so with ``# expect: rule-id`` (several:
+comma-separated); every other line must stay silent, so each project checks its
+rule's positives and its tricky negatives (the ``good_*`` files) at once.
 """
 
 from __future__ import annotations
@@ -26,15 +27,6 @@ from labkit.scenario import Scenario, available
 FIXTURES = Path(__file__).parent / "doctor_fixtures"
 MARK = re.compile(r"#.*?\bexpect:\s*([\w-]+(?:\s*,\s*[\w-]+)*)")
 PROJECTS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
-# Where each static rule's positives and negatives are.
-RULE_FIXTURES = {
-    "engine-at-import": "import_time", "create-all-at-import": "import_time", "on-event": "events",
-    "reload-without-main-guard": "server", "sync-driver-in-async-engine": "urls",
-    "libpq-params-in-asyncpg-url": "urls", "hardcoded-db-password": "urls", "raw-sql-string": "raw_sql",
-    "blocking-db-call-in-async-route": "blocking", "sessionmaker-with-async-engine": "sessions",
-    "oversized-pool": "pool", "duplicate-middleware": "middleware", "swallowed-import-error": "imports",
-}
-
 Found = set[tuple[str, int, str]]
 
 
@@ -50,7 +42,7 @@ def expected_in(project: Path) -> Found:
 
 
 def found_in(path: Path, options: Options | None = None) -> Found:
-    report, _ = scan(path, options)
+    report = scan(path, options)
     assert report.errors == []
     return {(f.path, f.line, f.rule) for f in report.findings}
 
@@ -78,16 +70,20 @@ def test_fixture_project_gives_exactly_its_expected_findings(project: str) -> No
     assert found == expected, f"missing: {sorted(expected - found)}; unexpected: {sorted(found - expected)}"
 
 
-def test_every_static_rule_has_positives_and_a_file_of_negatives() -> None:
+def test_every_static_rule_has_a_fixture_project_named_by_its_id_with_positives_and_negatives() -> None:
     static = {rule.id for rule in registry.RULES.values() if rule.origin == "static"}
-    assert set(RULE_FIXTURES) == static
-    for rule, project in RULE_FIXTURES.items():
-        assert any(r == rule for _, _, r in expected_in(FIXTURES / project)), f"{rule}: no positive in {project}"
-        good = [f for f in (FIXTURES / project).rglob("good_*.py") if not MARK.search(f.read_text())]
-        assert good, f"{rule}: no good_*.py of negatives in {project}"
+    rule_folders = {p for p in PROJECTS if not p.startswith("_")}
+    assert rule_folders == static, f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}"
+    for rule in static:
+        assert any(r == rule for _, _, r in expected_in(FIXTURES / rule)), f"{rule}: no positive in its folder"
+        good = [f for f in (FIXTURES / rule).rglob("good_*.py") if not MARK.search(f.read_text())]
+        assert good, f"{rule}: no good_*.py of negatives in its folder"
 
 
-@pytest.mark.parametrize(("rule", "project"), sorted(RULE_FIXTURES.items()))
+RULE_IN_PROJECT = sorted({(rule, project) for project in PROJECTS for _, _, rule in expected_in(FIXTURES / project)})
+
+
+@pytest.mark.parametrize(("rule", "project"), RULE_IN_PROJECT)
 def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
     """``--select`` wires fewer hooks and skips more function bodies; a rule must not depend on the others."""
     expected = {item for item in expected_in(FIXTURES / project) if item[2] == rule}
@@ -96,12 +92,12 @@ def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
 
 def test_a_package_given_as_path_keeps_its_module_names(tmp_path: Path) -> None:
     """``labkit doctor app/``: app.db is still app.db, so what routes import from it is still known."""
-    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(FIXTURES / "blocking")}
-    assert found_in(FIXTURES / "blocking" / "app") == whole
+    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(FIXTURES / "blocking-db-call-in-async-route")}
+    assert found_in(FIXTURES / "blocking-db-call-in-async-route" / "app") == whole
 
 
 def test_one_file_as_path(tmp_path: Path) -> None:
-    report, _ = scan(FIXTURES / "events" / "bad_events.py")
+    report = scan(FIXTURES / "on-event" / "bad_events.py")
     assert {f.path for f in report.findings} == {"bad_events.py"} and report.files == 1
 
 
@@ -141,7 +137,7 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
 
 
 def _pairs(path: Path) -> set[tuple[str, str]]:
-    report, _ = scan(path)
+    report = scan(path)
     assert report.errors == []
     return {(f.rule, f.path) for f in report.findings}
 
@@ -169,7 +165,7 @@ def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str,
 
 
 def test_text_output_is_grouped_with_a_fix_and_a_notebook(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "events")) == 1
+    assert doctor(str(FIXTURES / "on-event")) == 1
     out = capsys.readouterr().out
     findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+ on-event \S", line)]
     assert len(findings) == 4
@@ -179,7 +175,7 @@ def test_text_output_is_grouped_with_a_fix_and_a_notebook(capsys: pytest.Capture
 
 
 def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "import_time"), "--format", "json") == 1
+    assert doctor(str(FIXTURES / "engine-at-import"), "--format", "json") == 1
     document = json.loads(capsys.readouterr().out)
     finding = document["findings"][0]
     assert {"rule", "path", "line", "message"} <= set(finding)
@@ -189,22 +185,22 @@ def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFi
 
 
 def test_clean_project_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "urls" / "good_urls.py")) == 0
+    assert doctor(str(FIXTURES / "hardcoded-db-password" / "good_urls.py")) == 0
     assert "No findings" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert doctor(str(tmp_path / "nowhere")) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert doctor(str(FIXTURES / "events"), "--select", "on-evnt") == 2
+    assert doctor(str(FIXTURES / "on-event"), "--select", "on-evnt") == 2
     assert "Unknown rule id(s): on-evnt" in capsys.readouterr().err
-    assert doctor(str(FIXTURES / "events"), "--app", "not a target") == 2
+    assert doctor(str(FIXTURES / "on-event"), "--app", "not a target") == 2
     assert "module:attr" in capsys.readouterr().err
     assert doctor() == 2
 
 
 def test_select_and_ignore(capsys: pytest.CaptureFixture[str]) -> None:
-    project = str(FIXTURES / "import_time")
+    project = str(FIXTURES / "engine-at-import")
     assert doctor(project, "--select", "on-event") == 0
     capsys.readouterr()
     assert doctor(project, "--select", "engine-at-import,on-event", "--format", "json") == 1
@@ -269,7 +265,7 @@ def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pyt
                      ("d_good.py", "on-event")}
     if os.geteuid() != 0:  # root reads everything
         (tmp_path / "d_good.py").chmod(0)
-        report, _ = scan(tmp_path)
+        report = scan(tmp_path)
         assert ("d_good.py", "unreadable-file") in {(f.path, f.rule) for f in report.findings}
 
 
@@ -297,7 +293,7 @@ def test_virtualenvs_vcs_and_build_dirs_are_skipped(tmp_path: Path) -> None:
         "dist/x.py", "app.egg-info/x.py", "myenv/lib/x.py", "app/__pycache__/x.py", "migrations/x.py")})
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "app" / "loop").symlink_to(tmp_path / "app")
-    report, _ = scan(tmp_path, Options(exclude=("migrations",)))
+    report = scan(tmp_path, Options(exclude=("migrations",)))
     assert [f.path for f in report.findings] == ["app/main.py"]
 
 
@@ -423,7 +419,7 @@ def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     files, lines, legacy = bench.generate(tmp_path, 6000)
-    report, _ = scan(tmp_path)
+    report = scan(tmp_path)
     assert report.lines == lines >= 6000 and report.files == files and legacy >= 1
     counts: dict[str, int] = {}
     for finding in report.findings:

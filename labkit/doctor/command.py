@@ -15,7 +15,7 @@ from pathlib import Path
 from labkit.doctor import options as options_module
 from labkit.doctor import output, registry
 from labkit.doctor.findings import Finding, Report
-from labkit.doctor.walk import package_prefix
+from labkit.doctor.files import package_prefix
 from labkit.errors import LabkitError
 
 
@@ -71,8 +71,9 @@ def check(args: argparse.Namespace) -> Report:
         from labkit.doctor.probe import check_target
 
         check_target(args.app)  # a malformed target is a usage error before any work is done
-    report, project = scan(path, chosen)
-    if args.app:
+    report = scan(path, chosen)
+    project = report.project
+    if args.app and project is not None:
         from labkit.doctor.probe import probe
 
         app, found, errors = probe(project, args.app, len(package_prefix(path)), args.app_timeout)

@@ -24,6 +24,7 @@ from labkit.doctor.values import NONE, UNKNOWN, SymbolTable, Value
 
 if TYPE_CHECKING:
     from labkit.doctor.options import Options
+    from labkit.doctor.rule import Rule, Severity
 
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.MULTILINE)
 _TYPING_WRAPPERS = frozenset({"Annotated", "Optional"})
@@ -270,15 +271,17 @@ class FileContext:
 
     # -- reporting -----------------------------------------------------------------------
 
-    def finding(self, rule: str, node: ast.AST, message: str, subject: str = "") -> Finding:
+    def finding(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
+                severity: Severity | None = None) -> Finding:
         line = getattr(node, "lineno", 1)
-        return Finding(self.rel, line, getattr(node, "col_offset", 0) + 1, rule, message,
-                       getattr(node, "end_lineno", None) or line, subject)
+        return Finding(self.rel, line, getattr(node, "col_offset", 0) + 1, rule.id, message,
+                       getattr(node, "end_lineno", None) or line, subject, severity or rule.severity)
 
-    def report(self, rule: str, node: ast.AST, message: str, subject: str = "") -> None:
-        self.findings.append(self.finding(rule, node, message, subject))
+    def report(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
+               severity: Severity | None = None) -> None:
+        self.findings.append(self.finding(rule, node, message, subject, severity))
 
-    def defer(self, rule: str, node: ast.AST, value: Value, accept: frozenset[str], message: str,
+    def defer(self, rule: Rule, node: ast.AST, value: Value, accept: frozenset[str], message: str,
               describe: Callable[[str], str] | None = None, group: tuple[str, int, int] | None = None,
               unknown_too: bool = False) -> None:
         """Report ``message`` if ``value`` turns out to be one of ``accept`` once every file is read.

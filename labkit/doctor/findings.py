@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.doctor.scanner import Project
 
 
 @dataclass(frozen=True, order=True)
@@ -17,9 +20,11 @@ class Finding:
     message: str
     end_line: int = field(default=0, compare=False)  # last line of the statement, for suppressions
     subject: str = field(default="", compare=False)  # what it is about (a class name), to merge static and runtime
+    severity: str = field(default="error", compare=False)  # error | warning | info (see labkit.doctor.rule)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "path": self.path, "line": self.line, "col": self.col, "message": self.message}
+        return {"rule": self.rule, "severity": self.severity, "path": self.path, "line": self.line, "col": self.col,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Report:
     lines: int = 0
     seconds: float = 0.0
     app: AppReport | None = None
+    project: Project | None = field(default=None, repr=False)  # what the scan learned (the --app probe uses it)
 
     @property
     def exit_code(self) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.doctor import registry
+from labkit.doctor.rule import Rule
 from labkit.errors import LabkitError
 
 DEFAULT_POOL_LIMIT = 30
@@ -33,8 +34,8 @@ class Options:
     exclude: tuple[str, ...] = ()
     pool_limit: int = DEFAULT_POOL_LIMIT
 
-    def enabled(self, rule: str) -> bool:
-        return rule in self.rules
+    def enabled(self, rule: Rule | str) -> bool:
+        return (rule if isinstance(rule, str) else rule.id) in self.rules
 
 
 def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:

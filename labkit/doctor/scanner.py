@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from labkit.doctor import rules, source
+from labkit.doctor import source
 from labkit.doctor.context import FileContext, Pending
+from labkit.doctor.files import first_party, module_name, package_prefix, python_files
 from labkit.doctor.findings import DoctorError, Finding, Report
+from labkit.doctor.loudness import Loudness
 from labkit.doctor.options import Options
+from labkit.doctor.rules.unchecked import SYNTAX_ERROR
 from labkit.doctor.suppress import Suppressions
 from labkit.doctor.values import SymbolTable
-from labkit.doctor.walk import first_party, module_name, package_prefix, python_files
 from labkit.doctor.walker import Walker
+from labkit.doctor.wiring import wire
 from labkit.errors import LabkitError
 
 
@@ -48,8 +51,8 @@ def _relative(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def scan(path: str | Path, options: Options | None = None) -> tuple[Report, Project]:
-    """Check every Python file under ``path``; the report and what was learned about the project."""
+def scan(path: str | Path, options: Options | None = None) -> Report:
+    """Check every Python file under ``path``; the report (``report.project``: what was learned on the way)."""
     root = Path(path)
     if not root.exists():
         raise LabkitError(f"{path} does not exist.", "Give the folder (or file) of the project to check.")
@@ -63,7 +66,7 @@ def scan(path: str | Path, options: Options | None = None) -> tuple[Report, Proj
         project.modules.setdefault(module_name(rel, prefix), rel)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
     checker = _FileChecker(project, options, prefix)
-    report = Report(root=str(root))
+    report = Report(root=str(root), project=project)
 
     collecting = gc.isenabled()
     gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
@@ -78,7 +81,7 @@ def scan(path: str | Path, options: Options | None = None) -> tuple[Report, Proj
     report.findings.extend(f for f in checker.found if f.rule in options.rules and not project.silenced(f))
     report.findings.sort()
     report.seconds = time.perf_counter() - started
-    return report, project
+    return report
 
 
 class _FileChecker:
@@ -86,9 +89,9 @@ class _FileChecker:
 
     def __init__(self, project: Project, options: Options, prefix: list[str]) -> None:
         self.project, self.options, self.prefix = project, options, prefix
-        self.wiring = rules.wire(options.rules)
+        self.wiring = wire(options.rules)
         self.walker = Walker(self.wiring.by_type, self.wiring.by_call)
-        self.loudness = rules.Loudness(self.wiring)
+        self.loudness = Loudness(self.wiring)
         self.found: list[Finding] = []
         self.pending: list[Pending] = []
 
@@ -112,8 +115,8 @@ class _FileChecker:
             for finish in self.wiring.finishers:
                 finish(ctx)
         except RecursionError:
-            self.found.append(Finding(rel, 1, 1, "syntax-error",
-                                      "nested too deeply for the doctor to walk; the file was not checked"))
+            self.found.append(SYNTAX_ERROR.at(rel, 1, 1,
+                                              "nested too deeply for the doctor to walk; the file was not checked"))
             return
         except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
             report.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
@@ -139,8 +142,7 @@ def settle(pending: list[Pending], symbols: SymbolTable) -> list[Finding]:
             continue
         finding = item.finding
         if item.describe is not None:
-            finding = Finding(finding.path, finding.line, finding.col, finding.rule, item.describe(kind),
-                              finding.end_line, finding.subject)
+            finding = replace(finding, message=item.describe(kind))
         settled.append(finding)
         if item.group is not None:
             done.add(item.group)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.doctor.findings import Finding
+from labkit.doctor.rules.unchecked import SYNTAX_ERROR, UNREADABLE_FILE
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -44,19 +45,19 @@ def load(path: Path, rel: str) -> Source | Finding:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Finding(rel, 1, 1, "unreadable-file", f"cannot read the file: {exc.strerror or exc}")
+        return UNREADABLE_FILE.at(rel, 1, 1, f"cannot read the file: {exc.strerror or exc}")
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-        return Finding(rel, 1, 1, "syntax-error", f"cannot decode the file as Python source: {reason}")
+        return SYNTAX_ERROR.at(rel, 1, 1, f"cannot decode the file as Python source: {reason}")
     try:
         tree = ast.parse(text, filename=rel)
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = (exc.offset or 1) if exc.lineno else 1
-        return Finding(rel, line, max(col, 1), "syntax-error",
-                       f"not valid Python {PYTHON}: {exc.msg}; the file was not checked")
+        return SYNTAX_ERROR.at(rel, line, max(col, 1),
+                               f"not valid Python {PYTHON}: {exc.msg}; the file was not checked")
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; absurdly deep nesting
-        return Finding(rel, 1, 1, "syntax-error", f"cannot parse the file: {exc}; the file was not checked")
+        return SYNTAX_ERROR.at(rel, 1, 1, f"cannot parse the file: {exc}; the file was not checked")
     return Source(text, tree, text.count("\n") + (0 if text.endswith("\n") or not text else 1))

@@ -19,7 +19,7 @@ before binding the left.
 Speed: one walk per file, hooks dispatched by node type (calls by callee
 name), leaves nobody asked about never visited, and the body of a function
 that has none of the words the selected rules react to (see
-:class:`labkit.doctor.rules.Loudness`) not walked at all.
+:class:`labkit.doctor.loudness.Loudness`) not walked at all.
 """
 
 from __future__ import annotations

@@ -22,10 +22,16 @@ import ast
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 from labkit.doctor.rules.shared import awaited
 
-BLOCKING = "blocking-db-call-in-async-route"
+BLOCKING = Rule(
+    id="blocking-db-call-in-async-route",
+    finds="a sync engine, connection or session used inside an `async def` route",
+    hint="Use an async engine / AsyncSession and `await` the call, or make the route a plain `def` "
+         "(FastAPI runs it in a worker thread).",
+    notebooks=("04-sync-driver-under-async-engine",),
+)
 # Methods that talk to the database (or hand out something that will).
 IO_METHODS = frozenset({
     "execute", "scalar", "scalars", "scalar_one", "get", "commit", "flush", "refresh", "rollback", "query",
@@ -35,6 +41,7 @@ _NAMES = {values.ENGINE: "sync Engine", values.CONNECTION: "sync Connection", va
 _MADE = frozenset({values.SESSION, values.CONNECTION})
 
 
+@BLOCKING.on_call()
 def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.in_async_route or id(node) in awaited(ctx):
         return
@@ -59,5 +66,3 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
 
         ctx.defer(BLOCKING, node, ctx.value(node), _MADE, "", made_message, group)
 
-
-HOOKS = (RuleHooks(BLOCKING, calls=((None, blocking_call),)),)

@@ -15,13 +15,28 @@ import ast
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-ENGINE_AT_IMPORT = "engine-at-import"
-CREATE_ALL_AT_IMPORT = "create-all-at-import"
+ENGINE_AT_IMPORT = Rule(
+    id="engine-at-import",
+    finds="`create_engine` / `create_async_engine` called at module level (or a factory declared to "
+          "return an engine, called there)",
+    hint="Build the engine in the app's lifespan (or a factory the lifespan calls) and dispose() it on "
+         "the way out; `engine = None` at module level is fine.",
+    notebooks=("01-import-time-engine",),
+    severity="warning",
+)
+CREATE_ALL_AT_IMPORT = Rule(
+    id="create-all-at-import",
+    finds="`metadata.create_all(...)` at module level",
+    hint="Create tables at startup (in the lifespan), or better with migrations run once before the app starts.",
+    notebooks=("01-import-time-engine",),
+    severity="warning",
+)
 _ENGINE_FACTORIES = frozenset({values.FACTORY + values.ENGINE, values.FACTORY + values.ASYNC_ENGINE})
 
 
+@ENGINE_AT_IMPORT.on_call()
 def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.at_import_time or not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -45,6 +60,7 @@ def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
                   "not the app, and is never disposed")
 
 
+@CREATE_ALL_AT_IMPORT.on_call("create_all")
 def create_all_at_import(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if not (isinstance(func, ast.Attribute) and func.attr == "create_all") or not ctx.at_import_time:
@@ -57,8 +73,3 @@ def create_all_at_import(node: ast.Call, ctx: FileContext) -> None:
     else:  # `meta = MetaData()` ... `meta.create_all(engine)`
         ctx.defer(CREATE_ALL_AT_IMPORT, node, ctx.value(func.value), frozenset({values.METADATA}), message)
 
-
-HOOKS = (
-    RuleHooks(ENGINE_AT_IMPORT, calls=((None, engine_at_import),)),
-    RuleHooks(CREATE_ALL_AT_IMPORT, calls=((frozenset({"create_all"}), create_all_at_import),)),
-)

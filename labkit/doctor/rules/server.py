@@ -16,12 +16,20 @@ import ast
 
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, integer, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-RELOAD_WITHOUT_MAIN_GUARD = "reload-without-main-guard"
+RELOAD_WITHOUT_MAIN_GUARD = Rule(
+    id="reload-without-main-guard",
+    finds="`uvicorn.run(..., reload=True or workers=N)` run at import time, outside "
+          "`if __name__ == \"__main__\":`",
+    hint="Call `uvicorn.run(\"module:app\", reload=True)` only under `if __name__ == \"__main__\":` "
+         "(or use the uvicorn command line).",
+    notebooks=("03-reload-crashes",),
+)
 _RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
 
 
+@RELOAD_WITHOUT_MAIN_GUARD.on_call("run")
 def reload_without_main_guard(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.at_import_time or not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -46,5 +54,3 @@ def reload_without_main_guard(node: ast.Call, ctx: FileContext) -> None:
         message += "; and reload/workers need the app as an import string (\"module:app\"), not the object"
     ctx.report(RELOAD_WITHOUT_MAIN_GUARD, node, message)
 
-
-HOOKS = (RuleHooks(RELOAD_WITHOUT_MAIN_GUARD, calls=((frozenset({"run"}), reload_without_main_guard),)),)

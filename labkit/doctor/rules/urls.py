@@ -21,12 +21,30 @@ import ast
 from labkit.doctor import dburls, values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import HOLE, argument, keyword, string
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 from labkit.doctor.rules.shared import skipped_strings
 
-SYNC_DRIVER = "sync-driver-in-async-engine"
-LIBPQ_PARAMS = "libpq-params-in-asyncpg-url"
-HARDCODED_PASSWORD = "hardcoded-db-password"
+SYNC_DRIVER = Rule(
+    id="sync-driver-in-async-engine",
+    finds="`create_async_engine` with a literal URL whose driver is not async (`postgresql+psycopg2://`, "
+          "`postgresql://` without a driver)",
+    hint="Name an async driver in the URL: `postgresql+asyncpg://...` (or `postgresql+psycopg://` with psycopg 3).",
+    notebooks=("04-sync-driver-under-async-engine",),
+)
+LIBPQ_PARAMS = Rule(
+    id="libpq-params-in-asyncpg-url",
+    finds="an asyncpg URL literal carrying `sslmode=` or `channel_binding=`",
+    hint="asyncpg spells it `ssl=require`; drop `channel_binding`, or translate the URL with "
+         "`make_url(...).update_query_dict(...)`.",
+    notebooks=("04-sync-driver-under-async-engine",),
+)
+HARDCODED_PASSWORD = Rule(
+    id="hardcoded-db-password",
+    finds="a database URL literal (or `URL.create(password=...)`) with a password in it",
+    hint="Read the URL from the environment (a settings field with no default, ideally a SecretStr); "
+         "keep secrets out of the repository.",
+    notebooks=("04-sync-driver-under-async-engine", "11-config-and-secrets"),
+)
 LIBPQ_ONLY = ("sslmode", "channel_binding")
 
 
@@ -55,6 +73,8 @@ def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
                    "whoever can read the repository can read it, in every past commit too")
 
 
+@LIBPQ_PARAMS.on_node(ast.Constant)
+@HARDCODED_PASSWORD.on_node(ast.Constant)
 def literal_url(node: ast.Constant, ctx: FileContext) -> None:
     value = node.value
     if value.__class__ is not str or "://" not in value or id(node) in skipped_strings(ctx):
@@ -62,6 +82,8 @@ def literal_url(node: ast.Constant, ctx: FileContext) -> None:
     _check_literal(value, node, ctx)
 
 
+@LIBPQ_PARAMS.on_node(ast.JoinedStr)
+@HARDCODED_PASSWORD.on_node(ast.JoinedStr)
 def fstring_url(node: ast.JoinedStr, ctx: FileContext) -> None:
     skipped = skipped_strings(ctx)
     skipped.update(id(part) for part in node.values)
@@ -70,6 +92,7 @@ def fstring_url(node: ast.JoinedStr, ctx: FileContext) -> None:
         _check_literal(text, node, ctx)
 
 
+@HARDCODED_PASSWORD.on_call("create")
 def url_create_password(node: ast.Call, ctx: FileContext) -> None:
     """``URL.create("postgresql+asyncpg", password="...")``: the same secret, spelled as arguments."""
     func = node.func
@@ -86,6 +109,7 @@ def url_create_password(node: ast.Call, ctx: FileContext) -> None:
                    "repository can read it, in every past commit too")
 
 
+@SYNC_DRIVER.on_call("create_async_engine")
 def sync_driver(node: ast.Call, ctx: FileContext) -> None:
     if not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -124,10 +148,3 @@ def _scheme_of(url: ast.AST | None, ctx: FileContext) -> tuple[str, str | None] 
             return dburls.scheme(drivername + "://")
     return None
 
-
-HOOKS = (
-    RuleHooks(SYNC_DRIVER, calls=((frozenset({"create_async_engine"}), sync_driver),)),
-    RuleHooks(LIBPQ_PARAMS, ((ast.Constant, literal_url), (ast.JoinedStr, fstring_url))),
-    RuleHooks(HARDCODED_PASSWORD, ((ast.Constant, literal_url), (ast.JoinedStr, fstring_url)),
-              calls=((frozenset({"create"}), url_create_password),)),
-)

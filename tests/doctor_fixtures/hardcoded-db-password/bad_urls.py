@@ -1,0 +1,21 @@
+"""Passwords written into database URLs in the code."""
+
+import os
+
+from pydantic_settings import BaseSettings
+from sqlalchemy import URL
+
+PASSWORD_URL = "postgresql+asyncpg://app:secret@db.internal/app"  # expect: hardcoded-db-password
+BOTH = "postgresql+asyncpg://app:secret@db.internal/app?sslmode=require"  # expect: libpq-params-in-asyncpg-url, hardcoded-db-password
+FROM_ENV = os.environ.get("DATABASE_URL", "mysql+pymysql://app:password@db.internal/app")  # expect: hardcoded-db-password
+
+
+class Settings(BaseSettings):
+    database_url: str = "postgresql://app:changeme@localhost:5432/app"  # expect: hardcoded-db-password
+
+
+def templated(host: str) -> str:
+    return f"postgresql://app:secret@{host}/app"  # expect: hardcoded-db-password
+
+
+CREATED = URL.create("postgresql+asyncpg", username="app", password="secret", host="db")  # expect: hardcoded-db-password
