@@ -167,11 +167,11 @@ def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str,
 def test_text_output_is_grouped_with_a_fix_and_a_notebook(capsys: pytest.CaptureFixture[str]) -> None:
     assert doctor(str(FIXTURES / "on-event")) == 1
     out = capsys.readouterr().out
-    findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+ on-event \S", line)]
+    findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+: on-event \[warning\] \S", line)]
     assert len(findings) == 4
     assert out.count("  fix: Use one lifespan") == 1
     assert "  learn: notebooks/02-lifespan-and-shutdown.ipynb" in out
-    assert "4 findings (1 rule) in 1 file" in out
+    assert "4 findings (4 warnings; 1 rule) in 1 file" in out
 
 
 def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFixture[str]) -> None:
@@ -282,7 +282,7 @@ def test_an_internal_error_is_exit_2_and_the_scan_goes_on(tmp_path: Path, monkey
     monkeypatch.setattr(Walker, "run", exploding)
     assert doctor(str(tmp_path)) == 2
     out = capsys.readouterr().out
-    assert "main.py:2:1 reload-without-main-guard" in out
+    assert "main.py:2:1: reload-without-main-guard" in out
     assert "boom.py: doctor error: internal error while checking: RuntimeError: a doctor bug" in out
 
 
@@ -363,8 +363,8 @@ def test_app_probe_reports_an_import_that_connects(tmp_path: Path, capsys: pytes
     """})
     assert doctor(str(tmp_path), "--app", "service:app") == 1
     out = capsys.readouterr().out
-    assert "service.py:5:10 engine-at-import" in out
-    assert re.search(r"service\.py:6:1 import-failed importing service with the database unreachable failed: "
+    assert "service.py:5:10: engine-at-import [warning]" in out
+    assert re.search(r"service\.py:6:1: import-failed importing service with the database unreachable failed: "
                      r"OperationalError: .*Connection refused", out)
     assert "learn: notebooks/01-import-time-engine.ipynb" in out
     assert not (tmp_path / "__pycache__").exists()
@@ -393,10 +393,10 @@ def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(tmp_path: Path,
     })
     assert doctor(str(tmp_path), "--app", "served:app", "--select", "import-failed") == 1
     out = capsys.readouterr().out
-    assert "served.py:5:1 import-failed" in out
+    assert "served.py:5:1: import-failed" in out
     assert "uvicorn.run() was called while the app was being imported" in out
     assert doctor(str(tmp_path), "--app", "plain:app", "--select", "no-lifespan") == 1
-    assert "plain.py:8:1 no-lifespan the app has no lifespan" in capsys.readouterr().out
+    assert "plain.py:8:1: no-lifespan [warning] the app has no lifespan" in capsys.readouterr().out
     assert doctor(str(tmp_path), "--app", "nothing:app") == 2
     assert "No module named 'nothing'" in capsys.readouterr().err
     assert doctor(str(tmp_path), "--app", "plain:application") == 2
@@ -425,3 +425,173 @@ def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
     for finding in report.findings:
         counts[finding.rule] = counts.get(finding.rule, 0) + 1
     assert counts == {rule: legacy for rule in bench.LEGACY_RULES}
+
+
+# -- newer Python, odd files, several paths ------------------------------------------------------------------
+
+NEWER_SYNTAX = {
+    "app/generics.py": '''
+        from sqlalchemy import create_engine
+
+        type Rows[T] = list[T]
+
+
+        def first[T: (int, str), *Ts, **P](items: list[T]) -> T:
+            return items[0]
+
+
+        class Repository[M = object]:
+            engine = create_engine("postgresql+psycopg2://app@db.internal/app")  # expect: engine-at-import
+    ''',
+    "app/fstrings.py": '''
+        settings = {"host": "db.internal"}
+        label = f"{settings["host"]} and {'\\n'.join(['a', 'b'])}"
+        spread = f"{
+            settings["host"]  # a comment inside a replacement field
+        }"
+        URL = f"postgresql://app:secret@{settings["host"]}/app"  # expect: hardcoded-db-password
+        template = t"select {label}"
+    ''',
+    "app/handlers.py": '''
+        import uvicorn
+
+        try:
+            import json
+        except ValueError, TypeError:
+            json = None
+        uvicorn.run("app.main:app", reload=True)  # expect: reload-without-main-guard
+    ''',
+}
+
+
+def _with_marks(root: Path, files: dict[str, str]) -> Found:
+    write(root, files)
+    return expected_in(root)
+
+
+def test_code_for_python_3_12_to_3_14_is_read_not_called_a_syntax_error(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    expected = _with_marks(tmp_path, NEWER_SYNTAX)
+    assert found_in(tmp_path) == expected
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n')
+    (tmp_path / "app" / "future.py").write_text("def f(:\n    pass\n")  # not valid in any Python
+    assert doctor(str(tmp_path), "--select", "syntax-error", "--format", "json", config=True) == 0
+    finding, = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["severity"] == "info" and "requires Python 3.99" in finding["message"]
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
+    assert doctor(str(tmp_path), "--select", "syntax-error", config=True) == 1
+    assert "not valid Python" in capsys.readouterr().out
+
+
+def test_a_fifo_named_like_python_is_not_read_and_an_unreadable_folder_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, {"app/main.py": "import uvicorn\nuvicorn.run('m:app', reload=True)\n",
+                     "app/locked/db.py": "x = 1\n"})
+    os.mkfifo(tmp_path / "app" / "pipe.py")
+    if os.geteuid() != 0:
+        (tmp_path / "app" / "locked").chmod(0)
+    try:
+        report = scan(tmp_path)
+    finally:
+        (tmp_path / "app" / "locked").chmod(0o755)
+    found = {(f.path, f.rule, f.severity) for f in report.findings}
+    assert ("app/main.py", "reload-without-main-guard", "error") in found
+    assert not any(path == "app/pipe.py" for path, _, _ in found)
+    if os.geteuid() != 0:
+        assert ("app/locked", "unreadable-file", "warning") in found
+
+
+def test_no_python_files_or_an_unreadable_root_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    assert doctor(str(tmp_path / "empty")) == 2
+    assert "No Python files to check" in capsys.readouterr().err
+    write(tmp_path, {"only/README.md": "# nothing to check\n"})
+    assert doctor(str(tmp_path / "only")) == 2
+    if os.geteuid() != 0:
+        write(tmp_path, {"closed/app.py": "x = 1\n"})
+        (tmp_path / "closed").chmod(0)
+        try:
+            assert doctor(str(tmp_path / "closed")) == 2
+            assert "Cannot list" in capsys.readouterr().err
+        finally:
+            (tmp_path / "closed").chmod(0o755)
+
+
+def test_editor_history_folders_are_skipped(tmp_path: Path) -> None:
+    bad = "import uvicorn\nuvicorn.run('m:app', reload=True)\n"
+    write(tmp_path, {"app/main.py": bad, ".history/app/main_20240101.py": bad, ".lh/app/main.py": bad})
+    assert {path for path, _, _ in found_in(tmp_path)} == {"app/main.py"}
+
+
+def test_several_paths_as_pre_commit_passes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/db.py": "from sqlalchemy import create_engine\n"
+                     "engine = create_engine('postgresql+psycopg2://app@db/app')\n",
+                     "app/main.py": "import uvicorn\nuvicorn.run('app.main:app', reload=True)\n",
+                     "app/clean.py": "x = 1\n"})
+    monkeypatch.chdir(tmp_path)
+    assert doctor("app/db.py", "app/main.py") == 1
+    out = capsys.readouterr().out
+    assert "app/db.py:2:10: engine-at-import [warning]" in out
+    assert "app/main.py:2:1: reload-without-main-guard" in out
+    assert doctor("app/clean.py", "app/__init__.py") == 0
+
+
+# -- output for CI ---------------------------------------------------------------------------------------------
+
+
+def test_exit_zero_keeps_the_findings_but_not_the_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "on-event"), "--exit-zero") == 0
+    assert "on-event" in capsys.readouterr().out
+    assert doctor(str(FIXTURES / "nowhere"), "--exit-zero") == 2
+
+
+def test_github_format_annotates_each_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"svc/db.py": "from sqlalchemy import create_engine\n"
+                     "engine = create_engine('postgresql://app:s3cret@db.example.com/app')\n"})
+    monkeypatch.chdir(tmp_path)
+    assert doctor("svc", "--format", "github", "--learn-url", "https://example.org/lab/blob/v1") == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert any(line.startswith("::warning file=svc/db.py,line=2,endLine=2,col=10,title=labkit doctor%3A "
+                               "engine-at-import::") for line in lines)
+    password = next(line for line in lines if "hardcoded-db-password" in line)
+    assert password.startswith("::error file=svc/db.py,line=2,")
+    assert "%0Alearn: https://example.org/lab/blob/v1/notebooks/04-sync-driver-under-async-engine.ipynb" in password
+
+
+def test_sarif_has_every_rule_with_a_help_uri_and_each_finding_located(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "on-event"), "--format", "sarif",
+                  "--learn-url", "https://example.org/lab/blob/main/notebooks/{notebook}.ipynb") == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["version"] == "2.1.0" and len(document["runs"]) == 1
+    run = document["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == list(registry.RULES)
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+        if registry.RULES[rule["id"]].notebooks:
+            assert rule["helpUri"].startswith("https://example.org/lab/blob/main/notebooks/")
+    results = run["results"]
+    assert len(results) == 4 and all(r["ruleId"] == "on-event" and r["level"] == "warning" for r in results)
+    location = results[0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("on-event/bad_events.py")
+    assert location["region"]["startLine"] >= 1 and rules[results[0]["ruleIndex"]]["id"] == "on-event"
+    assert run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_learn_url_comes_from_the_option_the_config_or_the_environment(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"main.py": "import uvicorn\nuvicorn.run('main:app', reload=True)\n"})
+    (tmp_path / ".git").mkdir()
+    monkeypatch.setenv("LABKIT_DOCTOR_LEARN_URL", "https://env.example/lab")
+    assert doctor(str(tmp_path), config=True) == 1
+    assert "learn: https://env.example/lab/notebooks/03-reload-crashes.ipynb" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text('[tool.labkit.doctor]\nlearn-url = "https://config.example/lab"\n')
+    assert doctor(str(tmp_path), config=True) == 1
+    assert "learn: https://config.example/lab/notebooks/03-reload-crashes.ipynb" in capsys.readouterr().out
+    assert doctor(str(tmp_path), "--learn-url", "https://flag.example/{notebook}", config=True) == 1
+    assert "learn: https://flag.example/03-reload-crashes" in capsys.readouterr().out

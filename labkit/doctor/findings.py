@@ -9,6 +9,10 @@ if TYPE_CHECKING:
     from labkit.doctor.scanner import Project
 
 
+# Severities that make the exit code 1 (see labkit.doctor.rule for what each means).
+FAILING = frozenset({"error", "warning"})
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     """One problem at one place. ``path`` is relative to the scanned PATH, with ``/``; line and col count from 1."""
@@ -73,7 +77,14 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """2 when the doctor itself failed, 1 when there are findings, 0 when all is clear."""
+        """2 when the doctor itself failed, 1 for an error or warning finding, 0 otherwise (``info`` never fails)."""
         if self.errors:
             return 2
-        return 1 if self.findings else 0
+        return 1 if any(f.severity in FAILING for f in self.findings) else 0
+
+    def severity_counts(self) -> dict[str, int]:
+        """How many findings of each severity, ``error`` first."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        return counts

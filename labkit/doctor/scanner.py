@@ -8,17 +8,19 @@ against it, then inline suppressions are applied, file by file.
 from __future__ import annotations
 
 import gc
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from labkit.doctor import source
 from labkit.doctor.context import FileContext, Pending
-from labkit.doctor.files import first_party, module_name, package_prefix, python_files
+from labkit.doctor.files import Unlisted, first_party, module_name, package_prefix, python_files
 from labkit.doctor.findings import DoctorError, Finding, Report
 from labkit.doctor.loudness import Loudness
 from labkit.doctor.options import Options
-from labkit.doctor.rules.unchecked import SYNTAX_ERROR
+from labkit.doctor.rules.unchecked import SYNTAX_ERROR, UNREADABLE_FILE
 from labkit.doctor.suppress import Suppressions
 from labkit.doctor.values import SymbolTable
 from labkit.doctor.walker import Walker
@@ -48,25 +50,72 @@ def _relative(path: Path, base: Path) -> str:
     try:
         return path.relative_to(base).as_posix()
     except ValueError:
+        pass
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except (ValueError, OSError):
         return path.as_posix()
 
 
-def scan(path: str | Path, options: Options | None = None) -> Report:
-    """Check every Python file under ``path``; the report (``report.project``: what was learned on the way)."""
-    root = Path(path)
-    if not root.exists():
-        raise LabkitError(f"{path} does not exist.", "Give the folder (or file) of the project to check.")
+def _base(roots: list[Path]) -> Path:
+    """The folder finding paths are relative to: PATH's own (one PATH), else the working directory or the common one."""
+    folders = [root if root.is_dir() else root.parent for root in roots]
+    if len(folders) == 1:
+        return folders[0]
+    here = Path.cwd().resolve()
+    resolved = [folder.resolve() for folder in folders]
+    if all(folder == here or here in folder.parents for folder in resolved):
+        return Path(".")  # pre-commit's case: files of the repository, named from its root
+    return Path(os.path.commonpath([str(folder) for folder in resolved]))
+
+
+def _files(roots: list[Path], base: Path, exclude: tuple[str, ...],
+           unlisted: list[Unlisted]) -> list[tuple[Path, str]]:
+    """(file, path relative to base) for every Python file under the roots, each once."""
+    found: dict[Path, str] = {}
+    for root in roots:
+        if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
+            raise LabkitError(f"Cannot list {root}: permission denied.",
+                              "Give the doctor read access to the folder, or check another one.")
+        for file in python_files(root, exclude, unlisted):
+            found.setdefault(file, _relative(file, base))
+    if not found:
+        where = ", ".join(str(root) for root in roots)
+        raise LabkitError(f"No Python files to check in {where}.",
+                          "Give the folder of the project (or its .py files); check the spelling and --exclude.")
+    return list(found.items())
+
+
+def scan(paths: str | Path | Sequence[str | Path], options: Options | None = None) -> Report:
+    """Check every Python file under ``paths`` (one folder or file, or several); the report.
+
+    ``report.project`` holds what was learned on the way (the ``--app`` probe uses it).
+    Raises :class:`LabkitError` for a path that does not exist or cannot be listed, and
+    when there is no Python file to check at all: an empty or mistyped folder must not pass.
+    """
+    roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not roots:
+        raise LabkitError("No path to check.", "Give the folder (or files) of the project to check.")
+    for root in roots:
+        if not root.exists():
+            raise LabkitError(f"{root} does not exist.", "Give the folder (or file) of the project to check.")
     options = options or Options()
     started = time.perf_counter()
-    base = root if root.is_dir() else root.parent
-    prefix = package_prefix(root)
-    files = [(p, _relative(p, base)) for p in python_files(root, options.exclude)]
-    project = Project(root, base)
+    base = _base(roots)
+    prefix = package_prefix(roots[0] if len(roots) == 1 else base)
+    unlisted: list[Unlisted] = []
+    files = _files(roots, base, options.exclude, unlisted)
+    project = Project(roots[0], base)
     for _, rel in files:
         project.modules.setdefault(module_name(rel, prefix), rel)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
     checker = _FileChecker(project, options, prefix)
-    report = Report(root=str(root), project=project)
+    report = Report(root=" ".join(str(root) for root in roots), project=project)
+    for item in unlisted:
+        checker.found.append(UNREADABLE_FILE.at(
+            _relative(item.path, base), 1, 1,
+            f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
+            "or leave it out with --exclude", severity="warning"))
 
     collecting = gc.isenabled()
     gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
@@ -97,7 +146,7 @@ class _FileChecker:
 
     def check(self, file: Path, rel: str, report: Report) -> None:
         report.files += 1
-        loaded = source.load(file, rel)
+        loaded = source.load(file, rel, self.options.python)
         if isinstance(loaded, Finding):
             self.found.append(loaded)
             return
