@@ -595,3 +595,34 @@ def test_learn_url_comes_from_the_option_the_config_or_the_environment(tmp_path:
     assert "learn: https://config.example/lab/notebooks/03-reload-crashes.ipynb" in capsys.readouterr().out
     assert doctor(str(tmp_path), "--learn-url", "https://flag.example/{notebook}", config=True) == 1
     assert "learn: https://flag.example/03-reload-crashes" in capsys.readouterr().out
+
+
+# -- messages true in context ---------------------------------------------------------------------------------
+
+
+def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "fixtures.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(os.environ["DATABASE_URL"])
+            leaked = create_engine(os.environ["DATABASE_URL"])
+
+
+            def teardown():
+                engine.dispose()
+        """,
+        "settings.py": """
+            LOCAL = "postgresql://app:app@localhost/app"
+            REMOTE = "postgresql://app:Zq8-prod@db.prod.example.com/app"
+        """,
+    })
+    messages = {(f.path, f.line): (f.severity, f.message) for f in scan(tmp_path).findings}
+    severity, disposed = messages[("fixtures.py", 4)]
+    assert "dispose() at line 9" in disposed and "nothing in this module disposes" not in disposed
+    assert "nothing in this module disposes it" in messages[("fixtures.py", 5)][1]
+    local, remote = messages[("settings.py", 1)], messages[("settings.py", 2)]
+    assert local[0] == "warning" and "development database (localhost)" in local[1]
+    assert "every past commit" not in local[1]
+    assert remote[0] == "error" and "every past commit" in remote[1] and "db.prod.example.com" in remote[1]

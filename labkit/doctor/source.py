@@ -20,7 +20,6 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.doctor import newer_syntax
 from labkit.doctor.findings import Finding
 from labkit.doctor.rules.unchecked import SYNTAX_ERROR, UNREADABLE_FILE
 
@@ -53,6 +52,8 @@ def parse(text: str, rel: str) -> ast.Module:
     try:
         return ast.parse(text, filename=rel)
     except SyntaxError:
+        from labkit.doctor import newer_syntax  # only files that failed to parse pay for its import
+
         rewritten = newer_syntax.downgrade(text)
         if rewritten is None:
             raise

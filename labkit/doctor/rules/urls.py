@@ -68,9 +68,31 @@ def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
                        f"arguments and fails with TypeError: connect() got an unexpected keyword argument "
                        f"'{bad[0]}' (write ssl=require)")
     if url.literal_password and ctx.options.enabled(HARDCODED_PASSWORD) and not is_test_file(ctx.rel):
+        _report_password(ctx, node, f"{url.dialect} URL", url.host if HOLE not in url.host else None)
+
+
+def is_development_host(host: str) -> bool:
+    """Loopback, or a bare name such as ``db`` (a docker-compose service): a database on the developer's machine."""
+    host = host.strip().lower()
+    return host in dburls.LOOPBACK or (HOLE not in host and "." not in host and ":" not in host)
+
+
+def _report_password(ctx: FileContext, node: ast.AST, what: str, host: str | None) -> None:
+    """A password in the code: an error for a real server, a warning for a development default.
+
+    ``host`` None: not known (then it counts as a real server).
+    """
+    if host is not None and is_development_host(host):
+        shown = host or "local socket"
         ctx.report(HARDCODED_PASSWORD, node,
-                   f"{url.dialect} URL with a password written in the code (host {url.host or 'local'}): "
-                   "whoever can read the repository can read it, in every past commit too")
+                   f"{what} with a password written in the code, for a development database ({shown}): fine on "
+                   "your machine, but this default is used wherever the setting is missing; read it from the "
+                   "environment", severity="warning")
+        return
+    where = f" for {host}" if host else ""
+    ctx.report(HARDCODED_PASSWORD, node,
+               f"{what} with a password written in the code{where}: whoever can read the repository can read "
+               "it, in every past commit too")
 
 
 @LIBPQ_PARAMS.on_node(ast.Constant)
@@ -104,9 +126,54 @@ def url_create_password(node: ast.Call, ctx: FileContext) -> None:
     password = string(keyword(node, "password"))
     url = dburls.LiteralURL("", None, password, "", frozenset())
     if url.literal_password:
-        ctx.report(HARDCODED_PASSWORD, node,
-                   "URL.create(password=...) with the password written in the code: whoever can read the "
-                   "repository can read it, in every past commit too")
+        _report_password(ctx, node, "URL.create(password=...)", _literal_host(keyword(node, "host")))
+
+
+_PASSWORD_KEYS = frozenset({"password", "passwd", "pwd", "db_password", "database_password", "pg_password"})
+_SERVER_KEYS = frozenset({"host", "hostname", "server", "user", "username", "database", "dbname", "db", "port"})
+
+
+def _literal_host(node: ast.AST | None) -> str | None:
+    if node is None:
+        return None
+    host = string(node)
+    return host if host is not None and HOLE not in host else None
+
+
+@HARDCODED_PASSWORD.on_node(ast.Dict)
+def password_in_dict(node: ast.Dict, ctx: FileContext) -> None:
+    """``{"user": "app", "password": "...", "host": "..."}``: connection settings built from a dict, then a URL."""
+    if is_test_file(ctx.rel):
+        return
+    keys = {}
+    for key, value in zip(node.keys, node.values):
+        text = string(key) if key is not None else None
+        if text is not None:
+            keys[text.lower()] = value
+    _password_among(keys, node, ctx, "a dict of connection settings")
+
+
+@HARDCODED_PASSWORD.on_call("dict", "connect", "create_pool", "Database")
+def password_in_call(node: ast.Call, ctx: FileContext) -> None:
+    """``dict(password="...", host=...)``, ``psycopg2.connect(password="...", host=...)``, asyncpg's pools."""
+    if is_test_file(ctx.rel) or not node.keywords:
+        return
+    keys = {kw.arg.lower(): kw.value for kw in node.keywords if kw.arg}
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else "..."
+    _password_among(keys, node, ctx, f"{name}(password=...)")
+
+
+def _password_among(keys: dict[str, ast.expr], node: ast.AST, ctx: FileContext, what: str) -> None:
+    found = [k for k in keys if k in _PASSWORD_KEYS]
+    if not found or not any(k in _SERVER_KEYS for k in keys):
+        return
+    value = keys[found[0]]
+    password = string(value) if isinstance(value, (ast.Constant, ast.JoinedStr)) else None
+    if not dburls.LiteralURL("", None, password, "", frozenset()).literal_password:
+        return
+    host = keys.get("host", keys.get("hostname", keys.get("server")))
+    _report_password(ctx, value, what, _literal_host(host) if host is not None else None)
 
 
 @SYNC_DRIVER.on_call("create_async_engine")

@@ -19,3 +19,16 @@ def templated(host: str) -> str:
 
 
 CREATED = URL.create("postgresql+asyncpg", username="app", password="secret", host="db")  # expect: hardcoded-db-password
+
+PRODUCTION = {
+    "user": "reporting",
+    "password": "Tr0ub4dor&3",  # expect: hardcoded-db-password
+    "host": "reporting.cluster-abc.eu-west-1.rds.example.com",
+}
+PRODUCTION_URL = "postgresql+asyncpg://{user}:{password}@{host}/app".format(**PRODUCTION)
+LOCAL = dict(user="app", password="app", host="localhost", database="app")  # expect: hardcoded-db-password
+COMPOSE_URL = "postgresql://app:app@db:5432/app"  # expect: hardcoded-db-password
+
+
+def connect_directly(psycopg2):
+    return psycopg2.connect(host="10.0.4.17", user="app", password="hunter2")  # expect: hardcoded-db-password

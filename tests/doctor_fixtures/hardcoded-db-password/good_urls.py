@@ -41,3 +41,7 @@ def built(user: str, password: str, host: str) -> str:
 WEB = "https://user:secret@example.com/page"
 CACHE = "redis://:secret@cache:6379/0"
 SENTENCE = "connect with postgresql://app:secret@db/app when asked"
+FROM_SETTINGS = {"user": "app", "password": os.environ["DB_PASSWORD"], "host": "db.internal"}
+PLACEHOLDER = {"user": "app", "password": "<your password>", "host": "db.internal"}
+NOT_A_DATABASE = {"password": "x", "confirm": "x"}
+EMPTY_DEFAULT = dict(user="app", password="", host="db.internal")
