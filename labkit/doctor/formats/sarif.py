@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for code-scanning services: one run, every rule's metadata, one result per finding.
 
 Each rule carries its description, its fix as help text, its default level and
-a ``helpUri`` (the notebook that teaches it, see :mod:`labkit.doctor.learn`).
+a ``helpUri``: the notebook that teaches it, when the learn URL is absolute
+(see :mod:`labkit.doctor.learn`; otherwise the path goes into the help text).
 Locations are relative to ``%SRCROOT%``, the working directory (the
 checkout's root in a CI job). The doctor's own errors are tool execution
 notifications, and make ``executionSuccessful`` false.
@@ -40,7 +41,11 @@ def _rule(rule: Rule, learn_template: str) -> dict[str, Any]:
         "properties": {"origin": rule.origin, "notebooks": list(rule.notebooks)},
     }
     if rule.notebooks:
-        descriptor["helpUri"] = learn.url(rule.notebook, learn_template)
+        where = learn.url(rule.notebook, learn_template)
+        if "://" in where:  # SARIF wants an absolute URI; a path inside the workbook goes into the help text
+            descriptor["helpUri"] = where
+        else:
+            descriptor["help"]["text"] += f" Learn: {where}"
     return descriptor
 
 
