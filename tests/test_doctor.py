@@ -119,20 +119,24 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
     "01-import-time-engine": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py")},
     "02-lifespan-and-shutdown": {("on-event", "app/main.py")},
     "03-reload-crashes": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py"),
-                          ("reload-without-main-guard", "app/main.py")},
+                          ("reload-without-main-guard", "app/main.py"), ("reload-with-app-object", "app/main.py")},
     "04-sync-driver-under-async-engine": {("hardcoded-db-password", "app/config.py"),
                                           ("blocking-db-call-in-async-route", "app/main.py")},
-    "05-async-session-pitfalls": {("raw-sql-string", "app/main.py")},
+    "05-async-session-pitfalls": {("raw-sql-string", "app/main.py"), ("session-not-closed", "app/db.py")},
     "06-testing-async-backends": {("engine-at-import", "app/db.py")},
-    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
-    "08-health-and-outages": set(),  # its patterns (health checks, outages) are not the doctor's
-    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py")},
+    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py"),
+                           ("session-not-closed", "app/main.py")},
+    "08-health-and-outages": {("health-check-always-ok", "app/main.py")},
+    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py"),
+                                      ("cors-wildcard-with-credentials", "app/main.py"),
+                                      ("middleware-after-startup", "app/main.py")},
     "10-one-app-one-database": {("engine-at-import", "app/database.py"), ("engine-at-import", "app/db.py"),
                                 ("swallowed-import-error", "app/main.py"),
                                 ("swallowed-import-error", "app/main_incremental.py")},
-    "11-config-and-secrets": set(),  # its password comes from settings: nothing literal to find
+    "11-config-and-secrets": {("default-secret", "app/config.py")},
     "12-capstone": {("engine-at-import", "app/database.py"), ("on-event", "app/main.py"),
-                    ("duplicate-middleware", "app/main.py"), ("hardcoded-db-password", "app/config.py")},
+                    ("duplicate-middleware", "app/main.py"), ("hardcoded-db-password", "app/config.py"),
+                    ("health-check-always-ok", "app/routes.py")},
 }
 
 

@@ -85,6 +85,7 @@ class FileContext:
         self.asgi_routes = not self.imports("flask") or self.imports("fastapi", "starlette")
         self.state: dict[str, object] = {}  # per-file scratch space of the rules, by rule id
         self.loud_lines: list[int] | None = None  # lines with a word some rule reacts to; None: all count
+        self._word_lines: dict[str, list[int]] = {}
 
     def quiet(self, node: ast.AST) -> bool:
         """Whether no line of ``node`` has a word any selected rule reacts to (so its body may be skipped).
@@ -100,6 +101,16 @@ class FileContext:
         # From the first statement of the body: the `def` line itself (an `async def`) does not count.
         first = bisect_left(lines, body[0].lineno)
         return first == len(lines) or lines[first] > (getattr(node, "end_lineno", None) or 1 << 30)
+
+    def mentions(self, word: str, node: ast.AST) -> bool:
+        """Whether ``word`` appears in the text of ``node``'s lines: a cheap test before a closer look."""
+        lines = self._word_lines.get(word)
+        if lines is None:
+            lines = self._word_lines[word] = _lines_with(self.text, word)
+        if not lines:
+            return False
+        first = bisect_left(lines, getattr(node, "lineno", 1))
+        return first < len(lines) and lines[first] <= (getattr(node, "end_lineno", None) or 1 << 30)
 
     # -- where are we -----------------------------------------------------------
 
@@ -302,6 +313,20 @@ class _ConstView:
     def get(self, name: str, default: object = None) -> object:
         value = self._ctx.const(name)
         return default if value is None else value
+
+
+def _lines_with(text: str, word: str) -> list[int]:
+    """The numbers of the lines where ``word`` occurs, in order (one scan of the text)."""
+    found: list[int] = []
+    line, position = 1, 0
+    start = text.find(word)
+    while start != -1:
+        line += text.count("\n", position, start)
+        position = start
+        if not found or found[-1] != line:
+            found.append(line)
+        start = text.find(word, start + len(word))
+    return found
 
 
 def _root_name(node: ast.AST) -> str | None:
