@@ -86,6 +86,7 @@ class FileContext:
         self.state: dict[str, object] = {}  # per-file scratch space of the rules, by rule id
         self.loud_lines: list[int] | None = None  # lines with a word some rule reacts to; None: all count
         self._word_lines: dict[str, list[int]] = {}
+        self.is_test = _is_test_file(rel)
 
     def quiet(self, node: ast.AST) -> bool:
         """Whether no line of ``node`` has a word any selected rule reacts to (so its body may be skipped).
@@ -102,11 +103,12 @@ class FileContext:
         first = bisect_left(lines, body[0].lineno)
         return first == len(lines) or lines[first] > (getattr(node, "end_lineno", None) or 1 << 30)
 
-    def mentions(self, word: str, node: ast.AST) -> bool:
-        """Whether ``word`` appears in the text of ``node``'s lines: a cheap test before a closer look."""
-        lines = self._word_lines.get(word)
+    def mentions(self, word: str | re.Pattern[str], node: ast.AST) -> bool:
+        """Whether ``word`` (a string or a pattern) is in the text of ``node``'s lines: a cheap test first."""
+        key = word if isinstance(word, str) else word.pattern
+        lines = self._word_lines.get(key)
         if lines is None:
-            lines = self._word_lines[word] = _lines_with(self.text, word)
+            lines = self._word_lines[key] = _lines_with(self.text, word)
         if not lines:
             return False
         first = bisect_left(lines, getattr(node, "lineno", 1))
@@ -315,17 +317,25 @@ class _ConstView:
         return default if value is None else value
 
 
-def _lines_with(text: str, word: str) -> list[int]:
+def _is_test_file(rel: str) -> bool:
+    """Tests hold throwaway credentials for throwaway databases: ``tests/``, ``test_*.py``, ``*_test.py``, conftest."""
+    parts = rel.split("/")
+    name = parts[-1]
+    return (any(part in ("tests", "test", "testing") for part in parts[:-1]) or name.startswith("test_")
+            or name.endswith("_test.py") or name == "conftest.py")
+
+
+def _lines_with(text: str, word: str | re.Pattern[str]) -> list[int]:
     """The numbers of the lines where ``word`` occurs, in order (one scan of the text)."""
     found: list[int] = []
     line, position = 1, 0
-    start = text.find(word)
-    while start != -1:
+    starts = (m.start() for m in (re.finditer(re.escape(word), text) if isinstance(word, str)
+                                  else word.finditer(text)))
+    for start in starts:
         line += text.count("\n", position, start)
         position = start
         if not found or found[-1] != line:
             found.append(line)
-        start = text.find(word, start + len(word))
     return found
 
 

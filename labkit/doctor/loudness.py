@@ -32,7 +32,8 @@ class Loudness:
     """
 
     def __init__(self, wiring: Wiring) -> None:
-        self.words = tuple(sorted({name for name in wiring.by_call if name} | ALWAYS_LOUD))
+        self.words = tuple(sorted({name for name in wiring.by_call if name and not name.startswith("@")}
+                                 | wiring.words | ALWAYS_LOUD))
         self.strings = ast.Constant in wiring.by_type or ast.JoinedStr in wiring.by_type
         self._patterns: dict[tuple[str | bool, ...], re.Pattern[str] | None] = {}
 

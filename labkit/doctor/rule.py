@@ -33,6 +33,7 @@ Hook = Callable[[Any, "FileContext"], None]
 Finish = Callable[["FileContext"], None]
 Origin = Literal["static", "file", "runtime"]
 Severity = Literal["error", "warning", "info"]
+Where = Literal["import", "async-route"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
@@ -48,6 +49,7 @@ class Hooks:
         self.on: list[tuple[type[ast.AST], Hook]] = []
         self.calls: list[tuple[frozenset[str] | None, Hook]] = []
         self.finishers: list[Finish] = []
+        self.words: set[str] = set()  # words that make a function or class body worth walking (see Loudness)
 
     def on_node(self, *types: type[ast.AST]) -> Callable[[Hook], Hook]:
         """Decorator: call the function with every node of these types."""
@@ -56,12 +58,24 @@ class Hooks:
             return hook
         return register
 
-    def on_call(self, *names: str) -> Callable[[Hook], Hook]:
-        """Decorator: call the function with every call to one of these names (every call when none given)."""
+    def on_call(self, *names: str, where: Where | None = None) -> Callable[[Hook], Hook]:
+        """Decorator: call the function with every call to one of these names (every call when none given).
+
+        ``where`` (only without names) narrows "every call" to those that run at import time
+        (``"import"``) or inside an ``async def`` route (``"async-route"``): the walker then skips
+        the function for all other calls, which is most of them.
+        """
         def register(hook: Hook) -> Hook:
-            self.calls.append((frozenset(names) if names else None, hook))
+            if names:
+                self.calls.append((frozenset(names), hook))
+            else:
+                self.calls.append((None if where is None else frozenset({"@" + where}), hook))
             return hook
         return register
+
+    def loud(self, *words: str) -> None:
+        """Walk every body that has one of these words (call names registered with on_call count already)."""
+        self.words.update(words)
 
     def on_finish(self, finish: Finish) -> Finish:
         """Decorator: call the function once a file is walked."""

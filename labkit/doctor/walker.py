@@ -18,7 +18,7 @@ before binding the left.
 
 Speed: one walk per file, hooks dispatched by node type (calls by callee
 name), leaves nobody asked about never visited, and the body of a function
-that has none of the words the selected rules react to (see
+or class that has none of the words the selected rules react to (see
 :class:`labkit.doctor.loudness.Loudness`) not walked at all.
 """
 
@@ -95,6 +95,8 @@ class Walker:
         self.hooks = {cls: tuple(fns) for cls, fns in hooks.items() if fns and cls is not ast.Call}
         calls = dict(calls or {})
         self.call_any = tuple(hooks.get(ast.Call, ())) + tuple(calls.pop(None, ()))
+        self.call_at_import = tuple(calls.pop("@import", ()))  # every call that runs at import time
+        self.call_in_async_route = tuple(calls.pop("@async-route", ()))  # every call in an async def route
         self.call_named = {name: tuple(fns) for name, fns in calls.items() if fns}
         self.ctx: FileContext | None = None
         structural: dict[type, Callable[[Any], None]] = {
@@ -158,6 +160,12 @@ class Walker:
         ctx = self._ctx
         for hook in self.call_any:
             hook(node, ctx)
+        if self.call_at_import and not ctx.functions and ctx.main_guard == 0:
+            for hook in self.call_at_import:
+                hook(node, ctx)
+        elif self.call_in_async_route and ctx.in_async_route:
+            for hook in self.call_in_async_route:
+                hook(node, ctx)
         func = node.func
         if isinstance(func, ast.Attribute):
             name: str | None = func.attr
@@ -233,6 +241,9 @@ class Walker:
         self._visit_all(node.decorator_list)
         self._visit_all(node.bases)
         self._visit_all([kw.value for kw in node.keywords])
+        if ctx.quiet(node):  # models and schemas, mostly: fields no rule reacts to
+            ctx.bind(node.name, UNKNOWN, node)
+            return
         ctx.push(Scope("class", node))
         try:
             self._visit_all(node.body)

@@ -22,6 +22,7 @@ class Wiring:
     by_type: dict[type[ast.AST], list[Hook]] = field(default_factory=dict)
     by_call: dict[str | None, list[Hook]] = field(default_factory=dict)
     finishers: list[Finish] = field(default_factory=list)
+    words: set[str] = field(default_factory=set)
 
     def add(self, hooks: Hooks) -> None:
         for node_type, hook in hooks.on:
@@ -33,6 +34,7 @@ class Wiring:
                 listed = self.by_call.setdefault(name, [])
                 if hook not in listed:
                     listed.append(hook)
+        self.words.update(hooks.words)
         for finish in hooks.finishers:
             if finish not in self.finishers:
                 self.finishers.append(finish)

@@ -41,7 +41,7 @@ _NAMES = {values.ENGINE: "sync Engine", values.CONNECTION: "sync Connection", va
 _MADE = frozenset({values.SESSION, values.CONNECTION})
 
 
-@BLOCKING.on_call()
+@BLOCKING.on_call(where="async-route")
 def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.in_async_route or id(node) in awaited(ctx):
         return

@@ -18,7 +18,6 @@ import ast
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.rule import Rule
-from labkit.doctor.rules.urls import is_test_file
 from labkit.doctor.walker import is_route_decorator
 
 ENGINE_PER_REQUEST = Rule(
@@ -47,7 +46,7 @@ def engine_per_request(node: ast.Call, ctx: FileContext) -> None:
     function = ctx.function
     if function is None or not isinstance(function.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return
-    if not isinstance(node.func, (ast.Name, ast.Attribute)) or is_test_file(ctx.rel):
+    if not isinstance(node.func, (ast.Name, ast.Attribute)) or ctx.is_test:
         return
     if values.external_kind(ctx.symbol(node.func) or "") not in _ENGINE_FACTORIES:
         return

@@ -49,11 +49,16 @@ def _state(ctx: FileContext, key: str, empty: object) -> Any:
     return found
 
 
+ENGINE_AT_IMPORT.loud("create_engine", "create_async_engine")  # a class body that builds one is walked
+
+
 @ENGINE_AT_IMPORT.on_node(ast.Assign, ast.AnnAssign)
 def remember_target(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> None:
     """Which name an engine is bound to, so a later ``name.dispose()`` can be matched to it."""
+    if ctx.functions or not isinstance(node.value, ast.Call):
+        return  # only engines built at import time are reported
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if node.value is not None and len(targets) == 1:
+    if len(targets) == 1:
         name = dotted(targets[0])
         if name is not None:
             _state(ctx, _TARGETS, {})[id(node.value)] = name
@@ -67,7 +72,7 @@ def remember_dispose(node: ast.Call, ctx: FileContext) -> None:
             _state(ctx, _DISPOSED, {}).setdefault(name.rpartition(".")[2], node.lineno)
 
 
-@ENGINE_AT_IMPORT.on_call()
+@ENGINE_AT_IMPORT.on_call(where="import")
 def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.at_import_time or not isinstance(node.func, (ast.Name, ast.Attribute)):
         return

@@ -24,7 +24,6 @@ import re
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, environment_default, keyword, string
 from labkit.doctor.rule import Rule
-from labkit.doctor.rules.urls import is_test_file
 
 DEFAULT_SECRET = Rule(
     id="default-secret",
@@ -86,7 +85,7 @@ def _annotation_name(annotation: ast.expr) -> str:
 
 @DEFAULT_SECRET.on_node(ast.ClassDef)
 def settings_fields(node: ast.ClassDef, ctx: FileContext) -> None:
-    if is_test_file(ctx.rel) or not node.bases or not _is_settings_class(node, ctx):
+    if ctx.is_test or not node.bases or not _is_settings_class(node, ctx):
         return
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
@@ -108,7 +107,7 @@ def settings_fields(node: ast.ClassDef, ctx: FileContext) -> None:
 @DEFAULT_SECRET.on_node(ast.Assign)
 def module_secret(node: ast.Assign, ctx: FileContext) -> None:
     """``SECRET_KEY = "..."`` / ``SECRET_KEY = os.getenv("SECRET_KEY", "...")`` where the module is imported."""
-    if ctx.function is not None or ctx.scope.kind != "module" or is_test_file(ctx.rel):
+    if ctx.function is not None or ctx.scope.kind != "module" or ctx.is_test:
         return
     if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
         return

@@ -17,12 +17,12 @@ returns the session to its caller, HTTP client sessions (requests, aiohttp).
 from __future__ import annotations
 
 import ast
+import re
 
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted
 from labkit.doctor.rule import Rule
-from labkit.doctor.rules.urls import is_test_file
 
 SESSION_NOT_CLOSED = Rule(
     id="session-not-closed",
@@ -34,6 +34,8 @@ SESSION_NOT_CLOSED = Rule(
 _FACTORIES = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
 _HTTP_ROOTS = frozenset({"requests", "aiohttp", "httpx", "boto3", "botocore", "aioboto3", "urllib3"})
 _SESSIONS = frozenset({values.SESSION, values.ASYNC_SESSION})
+# `= SessionLocal()`, `= sessions()`, `= Session(engine)`: a line worth a closer look (most functions have none).
+_SESSION_CALL = re.compile(r"=\s*[\w.]*[Ss]ession\w*\(")
 
 
 def _callee(call: ast.Call) -> str:
@@ -64,7 +66,7 @@ def _own_statements(function: ast.AST) -> list[ast.AST]:
 
 @SESSION_NOT_CLOSED.on_node(ast.FunctionDef, ast.AsyncFunctionDef)
 def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> None:
-    if is_test_file(ctx.rel) or not ctx.mentions("ession", node):
+    if ctx.is_test or not ctx.mentions(_SESSION_CALL, node):
         return
     nodes = _own_statements(node)
     opened: dict[str, ast.Assign] = {}
@@ -104,7 +106,7 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
 @SESSION_NOT_CLOSED.on_node(ast.Assign)
 def session_at_import(node: ast.Assign, ctx: FileContext) -> None:
     """``session = SessionLocal()`` at module level: one session shared by every request."""
-    if not ctx.at_import_time or ctx.scope.kind != "module" or is_test_file(ctx.rel):
+    if not ctx.at_import_time or ctx.scope.kind != "module" or ctx.is_test:
         return
     if not (isinstance(node.value, ast.Call) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return

@@ -21,7 +21,6 @@ from labkit.doctor.context import FileContext
 from labkit.doctor.literals import HOLE, argument, string
 from labkit.doctor.rule import Rule
 from labkit.doctor.rules.raw_sql import SQL_START
-from labkit.doctor.rules.urls import is_test_file
 
 SQL_FROM_STRINGS = Rule(
     id="sql-built-from-strings",
@@ -68,7 +67,7 @@ def _pasted(node: ast.expr | None, ctx: FileContext) -> bool:
 @SQL_FROM_STRINGS.on_call("text", "exec_driver_sql")
 def sql_built_from_strings(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
-    if is_test_file(ctx.rel):
+    if ctx.is_test:
         return
     if isinstance(func, ast.Attribute) and func.attr == "exec_driver_sql":
         what = "exec_driver_sql()"

@@ -11,7 +11,7 @@
 Only literals count (a string, an f-string's literal parts, a name bound to a
 string in the same file). A URL read from settings or the environment is the
 right thing and is never flagged. Docstrings are prose, not configuration, and
-are skipped; so are test files for the password rule (see :func:`is_test_file`).
+are skipped; so are test files for the password rule (see ``FileContext.is_test``).
 """
 
 from __future__ import annotations
@@ -48,14 +48,6 @@ HARDCODED_PASSWORD = Rule(
 LIBPQ_ONLY = ("sslmode", "channel_binding")
 
 
-def is_test_file(rel: str) -> bool:
-    """Tests hold throwaway credentials for throwaway databases: ``tests/``, ``test_*.py``, ``*_test.py``, conftest."""
-    parts = rel.split("/")
-    name = parts[-1]
-    return (any(part in ("tests", "test", "testing") for part in parts[:-1]) or name.startswith("test_")
-            or name.endswith("_test.py") or name == "conftest.py")
-
-
 def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
     url = dburls.parse(text)
     if url is None:
@@ -67,7 +59,7 @@ def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
                        f"asyncpg URL with {' and '.join(n + '=' for n in bad)}: asyncpg gets them as keyword "
                        f"arguments and fails with TypeError: connect() got an unexpected keyword argument "
                        f"'{bad[0]}' (write ssl=require)")
-    if url.literal_password and ctx.options.enabled(HARDCODED_PASSWORD) and not is_test_file(ctx.rel):
+    if url.literal_password and ctx.options.enabled(HARDCODED_PASSWORD) and not ctx.is_test:
         _report_password(ctx, node, f"{url.dialect} URL", url.host if HOLE not in url.host else None)
 
 
@@ -118,7 +110,7 @@ def fstring_url(node: ast.JoinedStr, ctx: FileContext) -> None:
 def url_create_password(node: ast.Call, ctx: FileContext) -> None:
     """``URL.create("postgresql+asyncpg", password="...")``: the same secret, spelled as arguments."""
     func = node.func
-    if not (isinstance(func, ast.Attribute) and func.attr == "create") or is_test_file(ctx.rel):
+    if not (isinstance(func, ast.Attribute) and func.attr == "create") or ctx.is_test:
         return
     symbol = ctx.symbol(func) or ""
     if symbol.split(".", 1)[0] not in values.EXTERNAL_ROOTS or not symbol.endswith("URL.create"):
@@ -143,7 +135,7 @@ def _literal_host(node: ast.AST | None) -> str | None:
 @HARDCODED_PASSWORD.on_node(ast.Dict)
 def password_in_dict(node: ast.Dict, ctx: FileContext) -> None:
     """``{"user": "app", "password": "...", "host": "..."}``: connection settings built from a dict, then a URL."""
-    if is_test_file(ctx.rel):
+    if ctx.is_test:
         return
     keys = {}
     for key, value in zip(node.keys, node.values):
@@ -156,7 +148,7 @@ def password_in_dict(node: ast.Dict, ctx: FileContext) -> None:
 @HARDCODED_PASSWORD.on_call("dict", "connect", "create_pool", "Database")
 def password_in_call(node: ast.Call, ctx: FileContext) -> None:
     """``dict(password="...", host=...)``, ``psycopg2.connect(password="...", host=...)``, asyncpg's pools."""
-    if is_test_file(ctx.rel) or not node.keywords:
+    if ctx.is_test or not node.keywords:
         return
     keys = {kw.arg.lower(): kw.value for kw in node.keywords if kw.arg}
     func = node.func
