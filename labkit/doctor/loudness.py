@@ -13,8 +13,10 @@ import re
 from labkit.doctor.wiring import Wiring
 
 # Words that make a function body worth walking whatever the rules select: bindings other code reads
-# (`global`, `app.state`), handlers (`try`), middleware lists, and a nested `async def` (maybe a route).
-ALWAYS_LOUD = frozenset({"try", "global", "state", "middleware"})
+# (`global`, `app.state`), handlers (`try`), middleware lists, what a dependency yields, and a nested
+# `async def` (maybe a route); and the factories whose results other files' values depend on.
+ALWAYS_LOUD = frozenset({"try", "global", "state", "middleware", "yield", "create_engine", "create_async_engine",
+                         "sessionmaker", "async_sessionmaker"})
 NESTED_ASYNC_DEF = r"async[ \t]+def"
 _RENAMED = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
 

@@ -50,6 +50,10 @@ EXTERNAL: dict[str, str] = {
     "async_sessionmaker": FACTORY + ASYNC_SESSIONMAKER,
     "MetaData": TYPE + METADATA,
 }
+# Names outside SQLAlchemy that hand out its objects, by full symbol.
+EXTERNAL_SYMBOLS: dict[str, str] = {
+    "alembic.op.get_bind": FACTORY + CONNECTION,  # a migration's real Connection
+}
 _CALL = {SESSIONMAKER: SESSION, ASYNC_SESSIONMAKER: ASYNC_SESSION}
 _METHODS = {
     (ENGINE, "connect"): CONNECTION, (ENGINE, "begin"): CONNECTION,
@@ -85,6 +89,9 @@ NONE = Value(is_none=True)
 
 def external_kind(symbol: str) -> str | None:
     """``sqlalchemy.orm.Session`` -> ``type:session``; ``None`` for anything else."""
+    special = EXTERNAL_SYMBOLS.get(symbol)
+    if special is not None:
+        return special
     root, _, _ = symbol.partition(".")
     if root not in EXTERNAL_ROOTS:
         return None
@@ -120,6 +127,9 @@ class SymbolTable:
         self.first_party = first_party  # top-level names of the project's own modules
         self.bindings: dict[str, list[Value]] = {}
         self.returns: dict[str, Value] = {}
+        self.inferred: dict[str, list[Value]] = {}  # functions without a return annotation: what they return/yield
+        self.stars: dict[str, list[str]] = {}  # module -> the modules it star-imports
+        self.io: dict[str, list[Value]] = {}  # function -> values it calls database methods on (sync if they are)
         self.defined_at: dict[str, tuple[str, int]] = {}
         self._memo: dict[str, str | None] = {}
 
@@ -130,6 +140,25 @@ class SymbolTable:
 
     def declare_return(self, symbol: str, value: Value) -> None:
         self.returns[symbol] = value
+
+    def infer_return(self, symbol: str, value: Value) -> None:
+        """A value a function without a return annotation returns (or, a generator, yields)."""
+        self.inferred.setdefault(symbol, []).append(value)
+
+    def star_import(self, module: str, source: str) -> None:
+        self.stars.setdefault(module, []).append(source)
+
+    def does_io(self, function: str, value: Value) -> None:
+        """``function`` calls a database method on ``value`` (blocking when the value is sync)."""
+        self.io.setdefault(function, []).append(value)
+
+    def blocks(self, function: str) -> str | None:
+        """The sync kind a function does database work on, or None (one call level: its own body only)."""
+        for value in self.io.get(self.canonical(function), ()):
+            kind = self.resolve(value)
+            if kind in SYNC_DB:
+                return kind
+        return None
 
     # -- reading (after every file is in) ----------------------------------------
 
@@ -144,10 +173,21 @@ class SymbolTable:
                     if base is not None:
                         target = ".".join([base, *parts[cut:]])
                         break
+            if target is None and symbol not in self.bindings:
+                target = self._through_star(symbol)
             if target is None or target == symbol:
                 return symbol
             symbol = target
         return symbol
+
+    def _through_star(self, symbol: str) -> str | None:
+        """``app.routes.SessionLocal`` -> ``app.db.SessionLocal`` when app.routes did ``from app.db import *``."""
+        module, _, name = symbol.rpartition(".")
+        for source in self.stars.get(module, ()):
+            candidate = f"{source}.{name}"
+            if candidate in self.bindings or candidate in self.returns or candidate in self.inferred:
+                return candidate
+        return None
 
     def _alias(self, symbol: str) -> str | None:
         values = self.bindings.get(symbol)
@@ -179,8 +219,13 @@ class SymbolTable:
         return kind
 
     def resolve(self, value: Value, seen: frozenset[str] = frozenset()) -> str | None:
-        """The kind ``value`` holds, or ``None`` when that is not known for sure."""
+        """The kind ``value`` holds, or ``None`` when that is not known for sure.
+
+        The op ``io`` on a function asks another question: the sync kind it does database work on.
+        """
         ops = value.ops
+        if ops == ("io",) and value.symbol is not None:
+            return self.blocks(value.symbol)
         if value.kind is not None:
             kind: str | None = value.kind
         elif value.symbol is not None:
@@ -188,10 +233,15 @@ class SymbolTable:
             if ops and ops[0].startswith("meth:"):
                 # `db.make_engine()` (a function of a module) or `engine.connect()` (a method)?
                 member = self.canonical(f"{symbol}.{ops[0][5:]}")
-                if member in self.returns or external_kind(member) is not None:
+                if member in self.returns or member in self.inferred or external_kind(member) is not None:
                     symbol, ops = member, ("call", *ops[1:])
             if ops and ops[0] == "call" and symbol in self.returns and symbol not in seen:
                 kind = self.resolve(self.returns[symbol], seen | {symbol})
+                ops = ops[1:]
+            elif ops and ops[0] == "call" and symbol in self.inferred and symbol not in seen:
+                kinds = {self.resolve(v, seen | {symbol}) for v in self.inferred[symbol] if not v.is_none}
+                kinds.discard(None)
+                kind = kinds.pop() if len(kinds) == 1 else None  # returns of two kinds: not sure
                 ops = ops[1:]
             else:
                 kind = self.kind_of(symbol, seen)

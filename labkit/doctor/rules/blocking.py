@@ -24,6 +24,7 @@ from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted
 from labkit.doctor.rule import Rule
 from labkit.doctor.rules.shared import awaited
+from labkit.doctor.values import UNKNOWN, Value
 
 BLOCKING = Rule(
     id="blocking-db-call-in-async-route",
@@ -41,14 +42,52 @@ _NAMES = {values.ENGINE: "sync Engine", values.CONNECTION: "sync Connection", va
 _MADE = frozenset({values.SESSION, values.CONNECTION})
 
 
+# Database methods a project's own helper may call on a session it was given (one call level deep).
+# Narrower than IO_METHODS: each is a word that makes a function body worth walking, and `get` or
+# `delete` would wake most of a project.
+HELPER_IO = frozenset({"query", "commit", "execute", "scalars", "scalar", "refresh", "flush", "exec",
+                       "scalar_one", "rollback"})
+
+
+def _root(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+@BLOCKING.on_call(*HELPER_IO)
+def helper_io(node: ast.Call, ctx: FileContext) -> None:
+    """Remember that a module-level function calls a database method, and on what (sync or not: decided later)."""
+    scopes = ctx.scopes
+    if len(scopes) != 2 or scopes[1].kind != "function" or id(node) in awaited(ctx) or ctx.in_async_route:
+        return
+    function = scopes[1].node
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(node.func, ast.Attribute):
+        value = ctx.value(node.func.value)
+        if value is not UNKNOWN:
+            ctx.symbols.does_io(f"{ctx.module}.{function.name}", value)
+
+
 @BLOCKING.on_call(where="async-route")
 def blocking_call(node: ast.Call, ctx: FileContext) -> None:
-    if not ctx.in_async_route or id(node) in awaited(ctx):
+    if not ctx.in_async_route:
         return
     route = ctx.scope.node
     assert isinstance(route, ast.AsyncFunctionDef)
     group = (ctx.rel, route.lineno, route.col_offset)
     func = node.func
+    if isinstance(func, (ast.Name, ast.Attribute)):
+        helper = ctx.symbol(func)
+        if helper is not None and helper.split(".", 1)[0] in ctx.first_party and ctx.local(_root(func)) is None:
+            text = dotted(func) or "..."
+
+            def helper_message(kind: str, text: str = text, route: str = route.name) -> str:
+                return (f"{text}() works on a {_NAMES.get(kind, kind)} and is called inside async def {route}(): "
+                        "it blocks the event loop, so every other request waits for the database")
+
+            ctx.defer(BLOCKING, node, Value(symbol=helper, ops=("io",)), values.SYNC_DB, "", helper_message, group)
+    if id(node) in awaited(ctx):
+        return
     if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
         text = dotted(func) or f"...{func.attr}"
 

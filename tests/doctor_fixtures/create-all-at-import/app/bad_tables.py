@@ -14,10 +14,10 @@ class Base(DeclarativeBase):
     pass
 
 
-Base.metadata.create_all(bind=make_engine())  # expect: create-all-at-import
+Base.metadata.create_all(bind=make_engine())  # expect: create-all-at-import, engine-at-import
 meta = MetaData()
-meta.create_all(make_engine())  # expect: create-all-at-import
+meta.create_all(make_engine())  # expect: create-all-at-import, engine-at-import
 
 
 class Models:
-    Base.metadata.create_all(make_engine())  # expect: create-all-at-import
+    Base.metadata.create_all(make_engine())  # expect: create-all-at-import, engine-at-import
