@@ -153,8 +153,17 @@ class SymbolTable:
         self.io.setdefault(function, []).append(value)
 
     def blocks(self, function: str) -> str | None:
-        """The sync kind a function does database work on, or None (one call level: its own body only)."""
-        for value in self.io.get(self.canonical(function), ()):
+        """The sync kind a function does database work on, or None (one call level: its own body only).
+
+        ``service.fetch`` where ``service = UserService()`` is ``UserService.fetch``: the method's body counts.
+        """
+        function = self.canonical(function)
+        if function not in self.io:
+            owner, _, method = function.rpartition(".")
+            made = self.bindings.get(owner)
+            if made and len(made) == 1 and made[0].symbol is not None and made[0].ops == ("call",):
+                function = f"{self.canonical(made[0].symbol)}.{method}"
+        for value in self.io.get(function, ()):
             kind = self.resolve(value)
             if kind in SYNC_DB:
                 return kind

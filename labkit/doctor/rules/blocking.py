@@ -59,13 +59,19 @@ def _root(node: ast.expr) -> str:
 def helper_io(node: ast.Call, ctx: FileContext) -> None:
     """Remember that a module-level function calls a database method, and on what (sync or not: decided later)."""
     scopes = ctx.scopes
-    if len(scopes) != 2 or scopes[1].kind != "function" or id(node) in awaited(ctx) or ctx.in_async_route:
+    if id(node) in awaited(ctx) or ctx.in_async_route or not isinstance(node.func, ast.Attribute):
         return
-    function = scopes[1].node
-    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(node.func, ast.Attribute):
+    if len(scopes) == 2 and scopes[1].kind == "function":
+        owner = ctx.module  # a module-level function
+    elif len(scopes) == 3 and scopes[1].kind == "class" and scopes[2].kind == "function":
+        owner = f"{ctx.module}.{getattr(scopes[1].node, 'name', '?')}"  # a method of a module-level class
+    else:
+        return
+    function = scopes[-1].node
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         value = ctx.value(node.func.value)
         if value is not UNKNOWN:
-            ctx.symbols.does_io(f"{ctx.module}.{function.name}", value)
+            ctx.symbols.does_io(f"{owner}.{function.name}", value)
 
 
 @BLOCKING.on_call(where="async-route")
@@ -76,7 +82,7 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     assert isinstance(route, ast.AsyncFunctionDef)
     group = (ctx.rel, route.lineno, route.col_offset)
     func = node.func
-    if isinstance(func, (ast.Name, ast.Attribute)):
+    if isinstance(func, (ast.Name, ast.Attribute)) and _root(func) not in ("self", "cls"):
         helper = ctx.symbol(func)
         if helper is not None and helper.split(".", 1)[0] in ctx.first_party and ctx.local(_root(func)) is None:
             text = dotted(func) or "..."

@@ -34,6 +34,9 @@ SESSION_NOT_CLOSED = Rule(
 _FACTORIES = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
 _HTTP_ROOTS = frozenset({"requests", "aiohttp", "httpx", "boto3", "botocore", "aioboto3", "urllib3"})
 _SESSIONS = frozenset({values.SESSION, values.ASYNC_SESSION})
+# What only a session does (a sessionmaker has `begin()` too, so it is not here).
+_USES = frozenset({"execute", "scalar", "scalars", "add", "add_all", "commit", "query", "get", "refresh", "flush",
+                   "delete", "merge", "rollback", "exec", "scalar_one"})
 # `= SessionLocal()`, `= sessions()`, `= Session(engine)`: a line worth a closer look (most functions have none).
 _SESSION_CALL = re.compile(r"=\s*[\w.]*[Ss]ession\w*\(")
 
@@ -86,6 +89,9 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
         elif isinstance(item, (ast.With, ast.AsyncWith)):
             for with_item in item.items:
                 entered.add(dotted(with_item.context_expr) or "")
+                context = with_item.context_expr  # `with closing(session)`, `with session_cleanup(session)`
+                if isinstance(context, ast.Call):
+                    entered.update(a.id for a in context.args if isinstance(a, ast.Name))
         elif isinstance(item, ast.Return) and isinstance(item.value, ast.Call):
             returned.update(a.id for a in item.value.args if isinstance(a, ast.Name))  # handed on
     for name, assign in opened.items():
@@ -94,7 +100,7 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
         if name in yielded:
             message = (f"{node.name}() yields the session {name} but never closes it: after the response its "
                        "connection stays checked out, in a transaction, until the pool runs dry")
-        elif any(isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute)
+        elif any(isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) and item.func.attr in _USES
                  and isinstance(item.func.value, ast.Name) and item.func.value.id == name for item in nodes):
             message = (f"{node.name}() opens the session {name} and never closes it: its connection stays "
                        "checked out until the garbage collector finds it")

@@ -59,9 +59,24 @@ def _pasted(node: ast.expr | None, ctx: FileContext) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return any(not _constant(value, ctx) for value in [*node.args, *(kw.value for kw in node.keywords)])
     if isinstance(node, ast.Name):
-        text = string(node, ctx.consts)
-        return text is not None and HOLE in text
+        built = ctx.state.get(_BUILT)
+        return bool(built) and built.get(node.id, False)  # type: ignore[union-attr]
     return False
+
+
+_BUILT = "sql-built-from-strings:names"  # local name -> whether its SQL text has a non-constant value pasted in
+
+
+@SQL_FROM_STRINGS.on_node(ast.Assign)
+def remember_built(node: ast.Assign, ctx: FileContext) -> None:
+    """``query = f"... {value} ..."``: remembered, so ``text(query)`` is judged by how the string was built."""
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+        return
+    value = node.value
+    if not isinstance(value, (ast.JoinedStr, ast.BinOp, ast.Call)):
+        return
+    names: dict[str, bool] = ctx.state.setdefault(_BUILT, {})  # type: ignore[assignment]
+    names[node.targets[0].id] = _pasted(value, ctx)
 
 
 @SQL_FROM_STRINGS.on_call("text", "exec_driver_sql")

@@ -122,7 +122,8 @@ def url_create_password(node: ast.Call, ctx: FileContext) -> None:
 
 
 _PASSWORD_KEYS = frozenset({"password", "passwd", "pwd", "db_password", "database_password", "pg_password"})
-_SERVER_KEYS = frozenset({"host", "hostname", "server", "user", "username", "database", "dbname", "db", "port"})
+# A password next to one of these is a server's; next to a user name alone it is often a login form or a test.
+_SERVER_KEYS = frozenset({"host", "hostname", "server", "database", "dbname", "db", "port", "dsn"})
 
 
 def _literal_host(node: ast.AST | None) -> str | None:

@@ -45,3 +45,5 @@ FROM_SETTINGS = {"user": "app", "password": os.environ["DB_PASSWORD"], "host": "
 PLACEHOLDER = {"user": "app", "password": "<your password>", "host": "db.internal"}
 NOT_A_DATABASE = {"password": "x", "confirm": "x"}
 EMPTY_DEFAULT = dict(user="app", password="", host="db.internal")
+LOGIN_PAYLOAD = {"username": "someone@example.com", "password": "wrongpassword"}
+FIELD_MAP = {"username": "id", "password": "provider", "email": "email"}

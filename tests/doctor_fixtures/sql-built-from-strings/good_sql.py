@@ -20,3 +20,8 @@ def find(conn, name: str):
 
 def text_of_something_else(widget, name: str):
     widget.text(f"hello {name}")  # not SQLAlchemy's text()
+
+
+def admin(conn, settings):
+    check = f"SELECT 1 FROM pg_database WHERE datname = '{settings.DATABASE_NAME}'"
+    conn.execute(text(check))

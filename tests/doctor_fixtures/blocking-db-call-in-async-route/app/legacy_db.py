@@ -42,3 +42,14 @@ def describe(user_id: int) -> str:
 
 def url() -> str:
     return os.environ["DATABASE_URL"]
+
+
+class UserService:
+    def fetch(self, db: Session, user_id: int):
+        return db.query(object).filter_by(id=user_id).first()
+
+    def label(self, user_id: int) -> str:
+        return f"user {user_id}"
+
+
+user_service = UserService()

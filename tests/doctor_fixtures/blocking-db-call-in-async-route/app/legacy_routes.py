@@ -56,3 +56,9 @@ class AuditMiddleware(BaseHTTPMiddleware):
 async def engine_factory() -> None:
     with legacy_db.build_engine(legacy_db.url()).connect() as conn:  # expect: blocking-db-call-in-async-route
         conn.commit()
+
+
+@router.get("/service")
+async def through_a_service(user_id: int, db=Depends(get_db)):  # noqa: F405
+    if legacy_db.user_service.label(user_id):
+        return legacy_db.user_service.fetch(db, user_id)  # expect: blocking-db-call-in-async-route

@@ -37,3 +37,14 @@ async def http_client():
 def fetch():
     http_session = requests.Session()
     return http_session.get("https://example.com")
+
+
+def cleaned_up(session_cleanup):
+    session = SessionLocal()
+    with session_cleanup(session):
+        session.execute(text("select 1"))
+
+
+def make_factory(create_async_session, engine):
+    init_session = create_async_session(engine)  # a factory: what it makes is opened with `async with`
+    return init_session.begin()
