@@ -175,6 +175,19 @@ class FileContext:
             return f"{self.star_modules[-1]}.{name}"
         return f"{self.module}.{name}"
 
+    def self_attribute(self, node: ast.AST) -> str | None:
+        """``self.db`` in a method of a module-level class -> ``app.services.Users.@self.db``, else None.
+
+        What ``__init__`` stores there (``self.db = db``, a parameter typed ``Session``) is then what
+        every method reads back, decided once every file is read.
+        """
+        scopes = self.scopes
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"):
+            return None
+        if len(scopes) < 3 or scopes[1].kind != "class" or scopes[2].kind != "function":
+            return None
+        return f"{self.module}.{getattr(scopes[1].node, 'name', '?')}.@self.{node.attr}"
+
     def local(self, name: str) -> Value | None:
         """The value of a function-local (or enclosing function's) variable, if bound so far."""
         for scope in reversed(self.scopes):
@@ -225,7 +238,8 @@ class FileContext:
                 return Value(symbol=f"@state.{node.attr}")
             root = _root_name(node)
             if root is not None and self.local(root) is not None:
-                return UNKNOWN  # an attribute of a local object: not tracked
+                attribute = self.self_attribute(node)
+                return UNKNOWN if attribute is None else Value(symbol=attribute)  # else: a local object's, untracked
             symbol = self.symbol(node)
             return UNKNOWN if symbol is None else Value(symbol=symbol)
         if isinstance(node, ast.Subscript):

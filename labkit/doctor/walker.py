@@ -263,7 +263,8 @@ class Walker:
             declared = ctx.type_value(_produced(node.returns)).then("instance")
             if declared is not UNKNOWN:  # an annotation naming nothing known: what the body returns may say more
                 ctx.symbols.declare_return(f"{ctx.module}.{node.name}", declared)
-        if not (scope.is_async and scope.is_route) and ctx.quiet(node):
+        constructor = node.name == "__init__" and ctx.scope.kind == "class"  # self.db = db: methods read it back
+        if not (scope.is_async and scope.is_route) and not constructor and ctx.quiet(node):
             ctx.bind(node.name, UNKNOWN, node)  # nothing in the body can matter to any rule: not walked
             return
         self._bind_parameters(node.args, scope, annotated=True)
@@ -435,6 +436,10 @@ class Walker:
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) \
                 and target.value.attr == "state":
             ctx.symbols.bind(f"@state.{target.attr}", value)  # app.state.engine = ... (in a lifespan)
+        elif isinstance(target, ast.Attribute):
+            attribute = ctx.self_attribute(target)  # self.db = db (in __init__), read back by the methods
+            if attribute is not None:
+                ctx.symbols.bind(attribute, value)
 
     def _literal(self, node: ast.AST | None) -> object | None:
         if isinstance(node, ast.Constant):

@@ -84,7 +84,14 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if isinstance(func, (ast.Name, ast.Attribute)) and _root(func) not in ("self", "cls"):
         helper = ctx.symbol(func)
-        if helper is not None and helper.split(".", 1)[0] in ctx.first_party and ctx.local(_root(func)) is None:
+        if helper is None and isinstance(func, ast.Attribute):  # `service = UserService(db)`, then `service.get()`
+            made = ctx.value(func.value)
+            if made.symbol is not None and made.ops == ("call",):
+                helper = f"{made.symbol}.{func.attr}"
+            elif made.symbol is not None and len(made.ops) == 1 and made.ops[0].startswith("meth:"):
+                helper = f"{made.symbol}.{made.ops[0][5:]}.{func.attr}"  # module.Class(db)
+        if helper is not None and helper.split(".", 1)[0] in ctx.first_party and (
+                ctx.local(_root(func)) is None or isinstance(func, ast.Attribute)):
             text = dotted(func) or "..."
 
             def helper_message(kind: str, text: str = text, route: str = route.name) -> str:

@@ -53,3 +53,14 @@ class UserService:
 
 
 user_service = UserService()
+
+
+class PostService:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def latest(self):
+        return self.db.query(object).first()
+
+    def title(self, post) -> str:
+        return str(post)

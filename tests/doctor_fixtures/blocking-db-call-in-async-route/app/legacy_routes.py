@@ -62,3 +62,10 @@ async def engine_factory() -> None:
 async def through_a_service(user_id: int, db=Depends(get_db)):  # noqa: F405
     if legacy_db.user_service.label(user_id):
         return legacy_db.user_service.fetch(db, user_id)  # expect: blocking-db-call-in-async-route
+
+
+@router.get("/service-holding-the-session")
+async def service_with_session(db=Depends(get_db)):  # noqa: F405
+    posts = legacy_db.PostService(db)
+    latest = posts.latest()  # expect: blocking-db-call-in-async-route
+    return posts.title(latest)
