@@ -630,3 +630,39 @@ def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
     assert local[0] == "warning" and "development database (localhost)" in local[1]
     assert "every past commit" not in local[1]
     assert remote[0] == "error" and "every past commit" in remote[1] and "db.prod.example.com" in remote[1]
+
+
+def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_path: Path) -> None:
+    """``my-project/__init__.py``: the folder cannot be imported, so ``api.db`` is still ``api.db``."""
+    checkout = tmp_path / "my-project"
+    write(checkout, {
+        "__init__.py": "",
+        "api/__init__.py": "",
+        "api/db.py": """
+            from sqlalchemy.orm import Session, sessionmaker
+
+            SessionLocal = sessionmaker()
+
+
+            class Users:
+                def first(self, db: Session):
+                    return db.query(object).first()
+
+
+            users = Users()
+        """,
+        "api/routes.py": """
+            from fastapi import APIRouter
+
+            from api.db import SessionLocal, users
+
+            router = APIRouter()
+
+
+            @router.get("/first")
+            async def first():
+                with SessionLocal() as db:
+                    return users.first(db)
+        """,
+    })
+    assert ("api/routes.py", 10, "blocking-db-call-in-async-route") in found_in(checkout)

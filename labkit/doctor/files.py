@@ -90,7 +90,9 @@ def package_prefix(root: Path) -> list[str]:
     """
     prefix: list[str] = []
     directory = root if root.is_dir() else root.parent
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
+    # A folder whose name is not an identifier cannot be imported as a package, whatever it holds:
+    # a checkout in `my-project/` with a stray `__init__.py` at its top still imports `api.db`.
+    while (directory / "__init__.py").is_file() and directory.parent != directory and directory.name.isidentifier():
         prefix.insert(0, directory.name)
         directory = directory.parent
     return prefix
