@@ -666,3 +666,12 @@ def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_p
         """,
     })
     assert ("api/routes.py", 10, "blocking-db-call-in-async-route") in found_in(checkout)
+
+
+def test_several_processes_find_exactly_what_one_finds(tmp_path: Path) -> None:
+    """Workers merge their shares in file order: the same findings, messages and counts as one process."""
+    for project in ("blocking-db-call-in-async-route", "engine-at-import", "session-not-closed"):
+        one = scan(FIXTURES / project, Options(jobs=1))
+        three = scan(FIXTURES / project, Options(jobs=3))
+        assert [(f, f.message, f.severity) for f in three.findings] == [(f, f.message, f.severity) for f in one.findings]
+        assert (three.files, three.lines, three.errors) == (one.files, one.lines, one.errors)

@@ -10,6 +10,7 @@ itself (its message on stderr). Findings go to stdout in the chosen format, so
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {options_module.DEFAULT_POOL_LIMIT})")
     parser.add_argument("--app-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="time limit for importing the app with --app (default 30)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="processes to check files in (default 0: as many as the cores and the tree are worth)")
     parser.add_argument("--no-config", action="store_true", help="ignore [tool.labkit.doctor] in pyproject.toml")
     parser.add_argument("--list-rules", action="store_true", help="print the rules as a markdown table and exit")
 
@@ -85,6 +88,9 @@ def check(args: argparse.Namespace) -> tuple[Report, options_module.Options]:
     chosen = options_module.build(
         path, registry.parse_ids(args.select), registry.parse_ids(args.ignore), args.exclude,
         args.pool_limit, use_config=not args.no_config)
+    if args.jobs < 0:
+        raise LabkitError(f"--jobs {args.jobs} is below 0.", "Give a number of processes, or 0 to let the doctor choose.")
+    chosen = dataclasses.replace(chosen, jobs=args.jobs)
     if args.app:
         from labkit.doctor.probe import check_target
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,7 +54,7 @@ class Pending:
     finding: Finding
     value: Value
     accept: frozenset[str]
-    describe: Callable[[str], str] | None = None
+    template: str | None = None  # the message, with values.KIND where the kind's name goes
     group: tuple[str, int, int] | None = None
     unknown_too: bool = False  # also report when the kind stays unknown (but not when it is foreign)
 
@@ -309,15 +308,17 @@ class FileContext:
         self.findings.append(self.finding(rule, node, message, subject, severity))
 
     def defer(self, rule: Rule, node: ast.AST, value: Value, accept: frozenset[str], message: str,
-              describe: Callable[[str], str] | None = None, group: tuple[str, int, int] | None = None,
+              template: str | None = None, group: tuple[str, int, int] | None = None,
               unknown_too: bool = False) -> None:
         """Report ``message`` if ``value`` turns out to be one of ``accept`` once every file is read.
+
+        ``template``: the message to use instead, naming the kind found where :data:`values.KIND` stands.
 
         ``unknown_too``: also when nothing is known about it, only not when it is known to be something else.
         """
         if value.kind is None and value.symbol is None and not unknown_too:
             return
-        self.pending.append(Pending(self.finding(rule, node, message), value, accept, describe, group, unknown_too))
+        self.pending.append(Pending(self.finding(rule, node, message), value, accept, template, group, unknown_too))
 
 
 class _ConstView:

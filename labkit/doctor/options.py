@@ -37,6 +37,7 @@ class Options:
     pool_limit: int = DEFAULT_POOL_LIMIT
     python: tuple[int, int] | None = None  # the oldest Python the project supports (its requires-python)
     learn_url: str | None = None  # where `learn:` points (see labkit.doctor.learn)
+    jobs: int = 1  # processes to check files in; 0: as many as the cores and the tree are worth
 
     def enabled(self, rule: Rule | str) -> bool:
         return (rule if isinstance(rule, str) else rule.id) in self.rules

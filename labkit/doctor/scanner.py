@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from labkit.doctor import source
+from labkit.doctor import source, values, workers
 from labkit.doctor.context import FileContext, Pending
 from labkit.doctor.files import Unlisted, first_party, module_name, package_prefix, python_files
 from labkit.doctor.findings import DoctorError, Finding, Report
@@ -109,28 +109,55 @@ def scan(paths: str | Path | Sequence[str | Path], options: Options | None = Non
     for _, rel in files:
         project.modules.setdefault(module_name(rel, prefix), rel)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
-    checker = _FileChecker(project, options, prefix)
     report = Report(root=" ".join(str(root) for root in roots), project=project)
-    for item in unlisted:
-        checker.found.append(UNREADABLE_FILE.at(
-            _relative(item.path, base), 1, 1,
-            f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
-            "or leave it out with --exclude", severity="warning"))
+    found: list[Finding] = [UNREADABLE_FILE.at(
+        _relative(item.path, base), 1, 1,
+        f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
+        "or leave it out with --exclude", severity="warning") for item in unlisted]
 
     collecting = gc.isenabled()
     gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
     try:
-        for file, rel in files:
-            checker.check(file, rel, report)
-        checker.found.extend(settle(checker.pending, project.symbols))
+        count = workers.workers_for(options.jobs, len(files))
+        if count > 1:
+            parts = workers.check_in_workers(workers.split(files, count), project.root, base, project.modules,
+                                             project.symbols.first_party, options, prefix)
+        else:
+            parts = [check_share(files, project.root, base, project.modules, project.symbols.first_party,
+                                 options, prefix)]
+        pending = []
+        for part in parts:
+            found.extend(part.found)
+            pending.extend(part.pending)
+            report.errors.extend(part.errors)
+            report.files += part.files
+            report.lines += part.lines
+            project.symbols.merge(part.symbols)
+            project.suppressions.update(part.suppressions)
+            project.creates_engine |= part.creates_engine
+            project.uses_async_engine |= part.uses_async_engine
+        found.extend(settle(pending, project.symbols))
     finally:
         if collecting:
             gc.enable()
 
-    report.findings.extend(f for f in checker.found if f.rule in options.rules and not project.silenced(f))
+    report.findings.extend(f for f in found if f.rule in options.rules and not project.silenced(f))
     report.findings.sort()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def check_share(files: Sequence[tuple[Path, str]], root: Path, base: Path, modules: dict[str, str],
+                first_party: frozenset[str], options: Options, prefix: list[str]) -> workers.Share:
+    """Check some of the project's files, in order (in this process, or in a worker)."""
+    project = Project(root, base, modules=modules, symbols=SymbolTable(first_party))
+    checker = _FileChecker(project, options, prefix)
+    share = workers.Share(symbols=project.symbols, suppressions=project.suppressions)
+    for file, rel in files:
+        checker.check(file, rel, share)
+    share.found, share.pending = checker.found, checker.pending
+    share.creates_engine, share.uses_async_engine = project.creates_engine, project.uses_async_engine
+    return share
 
 
 class _FileChecker:
@@ -144,7 +171,7 @@ class _FileChecker:
         self.found: list[Finding] = []
         self.pending: list[Pending] = []
 
-    def check(self, file: Path, rel: str, report: Report) -> None:
+    def check(self, file: Path, rel: str, report: workers.Share) -> None:
         report.files += 1
         loaded = source.load(file, rel, self.options.python)
         if isinstance(loaded, Finding):
@@ -190,8 +217,8 @@ def settle(pending: list[Pending], symbols: SymbolTable) -> list[Finding]:
         elif kind is None or kind not in item.accept:
             continue
         finding = item.finding
-        if item.describe is not None:
-            finding = replace(finding, message=item.describe(kind))
+        if item.template is not None:
+            finding = replace(finding, message=item.template.replace(values.KIND, values.KIND_NAMES.get(kind, kind)))
         settled.append(finding)
         if item.group is not None:
             done.add(item.group)

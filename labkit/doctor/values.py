@@ -33,6 +33,10 @@ TYPE = "type:"
 FACTORY = "factory:"
 
 SYNC_DB = frozenset({ENGINE, CONNECTION, SESSION})
+# How a message names a kind; KIND in a message template is replaced by it once the kind is known.
+KIND = "\x00kind\x00"
+KIND_NAMES = {ENGINE: "sync Engine", CONNECTION: "sync Connection", SESSION: "sync Session",
+              ASYNC_ENGINE: "AsyncEngine", ASYNC_SESSION: "AsyncSession", ASYNC_CONNECTION: "AsyncConnection"}
 ENGINES = frozenset({ENGINE, ASYNC_ENGINE})
 
 # SQLAlchemy's (and SQLModel's) public names, by their last dotted part: they are re-exported from many modules.
@@ -137,6 +141,18 @@ class SymbolTable:
 
     def bind(self, symbol: str, value: Value) -> None:
         self.bindings.setdefault(symbol, []).append(value)
+
+    def merge(self, later: SymbolTable) -> None:
+        """Add what another share of the files (later in file order) learned, as if read after this one."""
+        for symbol, values in later.bindings.items():
+            self.bindings.setdefault(symbol, []).extend(values)
+        self.returns.update(later.returns)
+        for table, extra in ((self.inferred, later.inferred), (self.stars, later.stars), (self.io, later.io)):
+            for key, items in extra.items():
+                table.setdefault(key, []).extend(items)  # type: ignore[arg-type]
+        for symbol, where in later.defined_at.items():
+            self.defined_at.setdefault(symbol, where)
+        self._memo.clear()
 
     def declare_return(self, symbol: str, value: Value) -> None:
         self.returns[symbol] = value

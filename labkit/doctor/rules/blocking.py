@@ -24,7 +24,7 @@ from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted
 from labkit.doctor.rule import Rule
 from labkit.doctor.rules.shared import awaited
-from labkit.doctor.values import UNKNOWN, Value
+from labkit.doctor.values import KIND, UNKNOWN, Value
 
 BLOCKING = Rule(
     id="blocking-db-call-in-async-route",
@@ -38,7 +38,6 @@ IO_METHODS = frozenset({
     "execute", "scalar", "scalars", "scalar_one", "get", "commit", "flush", "refresh", "rollback", "query",
     "merge", "exec", "exec_driver_sql", "connect", "begin", "stream", "get_one", "delete",
 })
-_NAMES = {values.ENGINE: "sync Engine", values.CONNECTION: "sync Connection", values.SESSION: "sync Session"}
 _MADE = frozenset({values.SESSION, values.CONNECTION})
 
 
@@ -92,29 +91,17 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
                 helper = f"{made.symbol}.{made.ops[0][5:]}.{func.attr}"  # module.Class(db)
         if helper is not None and helper.split(".", 1)[0] in ctx.first_party and (
                 ctx.local(_root(func)) is None or isinstance(func, ast.Attribute)):
-            text = dotted(func) or "..."
-
-            def helper_message(kind: str, text: str = text, route: str = route.name) -> str:
-                return (f"{text}() works on a {_NAMES.get(kind, kind)} and is called inside async def {route}(): "
-                        "it blocks the event loop, so every other request waits for the database")
-
-            ctx.defer(BLOCKING, node, Value(symbol=helper, ops=("io",)), values.SYNC_DB, "", helper_message, group)
+            ctx.defer(BLOCKING, node, Value(symbol=helper, ops=("io",)), values.SYNC_DB, "",
+                      f"{dotted(func) or '...'}() works on a {KIND} and is called inside async def {route.name}(): "
+                      "it blocks the event loop, so every other request waits for the database", group)
     if id(node) in awaited(ctx):
         return
     if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
-        text = dotted(func) or f"...{func.attr}"
-
-        def method_message(kind: str, text: str = text, route: str = route.name) -> str:
-            return (f"{text}() on a {_NAMES.get(kind, kind)} inside async def {route}(): it blocks the event loop, "
-                    "so every other request waits for the database")
-
-        ctx.defer(BLOCKING, node, ctx.value(func.value), values.SYNC_DB, "", method_message, group)
+        ctx.defer(BLOCKING, node, ctx.value(func.value), values.SYNC_DB, "",
+                  f"{dotted(func) or '...' + func.attr}() on a {KIND} inside async def {route.name}(): it blocks the "
+                  "event loop, so every other request waits for the database", group)
     elif isinstance(func, (ast.Name, ast.Attribute)):
-        text = dotted(func) or "..."
-
-        def made_message(kind: str, text: str = text, route: str = route.name) -> str:
-            return (f"{text}() makes a {_NAMES.get(kind, kind)} inside async def {route}(): its queries block "
-                    "the event loop, so every other request waits for the database")
-
-        ctx.defer(BLOCKING, node, ctx.value(node), _MADE, "", made_message, group)
+        ctx.defer(BLOCKING, node, ctx.value(node), _MADE, "",
+                  f"{dotted(func) or '...'}() makes a {KIND} inside async def {route.name}(): its queries block the "
+                  "event loop, so every other request waits for the database", group)
 
