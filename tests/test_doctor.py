@@ -73,7 +73,8 @@ def test_fixture_project_gives_exactly_its_expected_findings(project: str) -> No
 def test_every_static_rule_has_a_fixture_project_named_by_its_id_with_positives_and_negatives() -> None:
     static = {rule.id for rule in registry.RULES.values() if rule.origin == "static"}
     rule_folders = {p for p in PROJECTS if not p.startswith("_")}
-    assert rule_folders == static, f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}"
+    assert rule_folders == static, (
+        f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}")
     for rule in static:
         assert any(r == rule for _, _, r in expected_in(FIXTURES / rule)), f"{rule}: no positive in its folder"
         good = [f for f in (FIXTURES / rule).rglob("good_*.py") if not MARK.search(f.read_text())]
@@ -92,8 +93,9 @@ def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
 
 def test_a_package_given_as_path_keeps_its_module_names(tmp_path: Path) -> None:
     """``labkit doctor app/``: app.db is still app.db, so what routes import from it is still known."""
-    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(FIXTURES / "blocking-db-call-in-async-route")}
-    assert found_in(FIXTURES / "blocking-db-call-in-async-route" / "app") == whole
+    project = FIXTURES / "blocking-db-call-in-async-route"
+    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(project)}
+    assert found_in(project / "app") == whole
 
 
 def test_one_file_as_path(tmp_path: Path) -> None:
@@ -673,5 +675,6 @@ def test_several_processes_find_exactly_what_one_finds(tmp_path: Path) -> None:
     for project in ("blocking-db-call-in-async-route", "engine-at-import", "session-not-closed"):
         one = scan(FIXTURES / project, Options(jobs=1))
         three = scan(FIXTURES / project, Options(jobs=3))
-        assert [(f, f.message, f.severity) for f in three.findings] == [(f, f.message, f.severity) for f in one.findings]
+        assert [(f, f.message, f.severity) for f in three.findings] == [
+            (f, f.message, f.severity) for f in one.findings]
         assert (three.files, three.lines, three.errors) == (one.files, one.lines, one.errors)

@@ -18,6 +18,7 @@ from pathlib import Path
 from labkit.doctor import learn, registry
 from labkit.doctor import options as options_module
 from labkit.doctor.formats import FORMATS, render
+from labkit.doctor.rules.events import ON_EVENT
 from labkit.doctor.findings import Finding, Report
 from labkit.doctor.files import package_prefix
 from labkit.errors import LabkitError
@@ -89,7 +90,8 @@ def check(args: argparse.Namespace) -> tuple[Report, options_module.Options]:
         path, registry.parse_ids(args.select), registry.parse_ids(args.ignore), args.exclude,
         args.pool_limit, use_config=not args.no_config)
     if args.jobs < 0:
-        raise LabkitError(f"--jobs {args.jobs} is below 0.", "Give a number of processes, or 0 to let the doctor choose.")
+        raise LabkitError(f"--jobs {args.jobs} is below 0.",
+                          "Give a number of processes, or 0 to let the doctor choose.")
     chosen = dataclasses.replace(chosen, jobs=args.jobs)
     if args.app:
         from labkit.doctor.probe import check_target
@@ -116,7 +118,7 @@ def _new_runtime(static: list[Finding], runtime: list[Finding], rules: frozenset
     for finding in runtime:
         if finding.rule not in rules:
             continue
-        if (finding.rule, finding.subject) in seen or (finding.rule == "on-event" and "on-event" in seen_rules):
+        if (finding.rule, finding.subject) in seen or (finding.rule == ON_EVENT.id and ON_EVENT.id in seen_rules):
             continue
         fresh.append(finding)
     return fresh

@@ -14,9 +14,6 @@ from labkit.doctor.rules import ALL
 from labkit.errors import LabkitError
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in ALL}
-RUNTIME_ONLY = frozenset(rule.id for rule in ALL if rule.origin == "runtime")
-# Rules the --app probe reports besides the runtime-only ones: the same problem, seen in the live app.
-RUNTIME_ALSO = frozenset({"duplicate-middleware", "on-event"})
 
 
 def parse_ids(text: str | Iterable[str] | None) -> list[str]:

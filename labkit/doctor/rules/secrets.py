@@ -22,7 +22,7 @@ import ast
 import re
 
 from labkit.doctor.context import FileContext
-from labkit.doctor.literals import argument, environment_default, keyword, string
+from labkit.doctor.literals import argument, environment_default, string
 from labkit.doctor.rule import Rule
 
 DEFAULT_SECRET = Rule(
