@@ -678,3 +678,16 @@ def test_several_processes_find_exactly_what_one_finds(tmp_path: Path) -> None:
         assert [(f, f.message, f.severity) for f in three.findings] == [
             (f, f.message, f.severity) for f in one.findings]
         assert (three.files, three.lines, three.errors) == (one.files, one.lines, one.errors)
+
+
+def test_importing_the_doctor_loads_none_of_the_workbook_stack() -> None:
+    """The light install: ``import labkit.doctor`` must work without SQLAlchemy, FastAPI, httpx... installed."""
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "fastapi", "starlette", "psycopg2", "asyncpg", "httpx", "psutil", "pygments",
+             "matplotlib", "numpy", "uvicorn", "multiprocessing", "tomllib")
+    probe = f"import sys, labkit.doctor; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert loaded.stdout.strip() == ""

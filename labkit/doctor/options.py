@@ -15,7 +15,6 @@ at or above PATH). The command line wins::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +71,8 @@ def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
 
     The section gets ``requires-python`` (as read by :func:`oldest_python`) under the key ``"python"``.
     """
+    import tomllib  # only when a scan starts: importing the doctor stays light
+
     directory = path.resolve()
     if not directory.is_dir():
         directory = directory.parent

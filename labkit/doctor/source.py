@@ -12,11 +12,9 @@ says otherwise, so a latin-1 file with its cookie is checked like any other.
 from __future__ import annotations
 
 import ast
-import io
 import os
 import stat
 import sys
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +40,9 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
+        import io
+        import tokenize  # only for the rare file that is not UTF-8
+
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     return text[1:] if text.startswith("\ufeff") else text

@@ -12,7 +12,6 @@ process unless told otherwise.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +48,11 @@ class Share:
 
 def workers_for(jobs: int, files: int) -> int:
     """How many processes to use: ``jobs`` (0: as many as the cores allow and the files are worth)."""
-    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs == 1 or files < 2:
+        return 1
+    import multiprocessing  # only here: a scan in one process does not pay for importing it
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     if jobs > 1:
         return min(jobs, max(1, files))
@@ -94,6 +97,8 @@ def _run_share(index: int) -> Share:
 def check_in_workers(shares: list[list[tuple[Path, str]]], root: Path, base: Path, modules: dict[str, str],
                      first_party: frozenset[str], options: Options, prefix: list[str]) -> list[Share]:
     """Each share checked in a forked process; the results in share order."""
+    import multiprocessing
+
     global _JOB
     _JOB = (shares, root, base, modules, first_party, options, prefix)
     try:
