@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     doctor_arguments(commands.add_parser(
         "doctor", help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
         description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
-                    "Exit code: 0 no findings, 1 findings, 2 usage or internal error."))
+                    "Exit code: 0 nothing that fails (info findings never do), 1 error or warning findings, "
+                    "2 usage error, unreadable PATH, no Python file, or internal error."))
     progress_command = commands.add_parser("progress", help="which notebooks you have finished, from the checks that passed")
     progress_command.add_argument("--work", metavar="DIR", help="the work root (default: notebooks/work of this checkout)")
     args = parser.parse_args(argv)

@@ -171,13 +171,13 @@ class _FileChecker:
         self.found: list[Finding] = []
         self.pending: list[Pending] = []
 
-    def check(self, file: Path, rel: str, report: workers.Share) -> None:
-        report.files += 1
+    def check(self, file: Path, rel: str, share: workers.Share) -> None:
+        share.files += 1
         loaded = source.load(file, rel, self.options.python)
         if isinstance(loaded, Finding):
             self.found.append(loaded)
             return
-        report.lines += loaded.lines
+        share.lines += loaded.lines
         project = self.project
         if "create_async_engine" in loaded.text:
             project.creates_engine = project.uses_async_engine = True
@@ -195,7 +195,7 @@ class _FileChecker:
                                               "nested too deeply for the doctor to walk; the file was not checked"))
             return
         except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
-            report.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
+            share.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
             return
         self.found.extend(ctx.findings)
         self.pending.extend(ctx.pending)
