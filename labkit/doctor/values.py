@@ -134,6 +134,7 @@ class SymbolTable:
         self.inferred: dict[str, list[Value]] = {}  # functions without a return annotation: what they return/yield
         self.stars: dict[str, list[str]] = {}  # module -> the modules it star-imports
         self.io: dict[str, list[Value]] = {}  # function -> values it calls database methods on (sync if they are)
+        self.passes: dict[str, list[str]] = {}  # function -> project functions it hands its session to
         self.defined_at: dict[str, tuple[str, int]] = {}
         self._memo: dict[str, str | None] = {}
 
@@ -147,7 +148,8 @@ class SymbolTable:
         for symbol, values in later.bindings.items():
             self.bindings.setdefault(symbol, []).extend(values)
         self.returns.update(later.returns)
-        for table, extra in ((self.inferred, later.inferred), (self.stars, later.stars), (self.io, later.io)):
+        for table, extra in ((self.inferred, later.inferred), (self.stars, later.stars), (self.io, later.io),
+                             (self.passes, later.passes)):
             for key, items in extra.items():
                 table.setdefault(key, []).extend(items)  # type: ignore[arg-type]
         for symbol, where in later.defined_at.items():
@@ -168,22 +170,39 @@ class SymbolTable:
         """``function`` calls a database method on ``value`` (blocking when the value is sync)."""
         self.io.setdefault(function, []).append(value)
 
-    def blocks(self, function: str) -> str | None:
-        """The sync kind a function does database work on, or None (one call level: its own body only).
+    def hands_session(self, function: str, callee: str) -> None:
+        """``function`` passes the session it was given on to ``callee`` (a helper of the project)."""
+        self.passes.setdefault(function, []).append(callee)
 
+    def blocks(self, function: str, depth: int = 2, seen: frozenset[str] = frozenset()) -> str | None:
+        """The sync kind a function does database work on, or None.
+
+        Its own body counts, and (``depth`` 2) the body of a helper it hands its session to.
         ``service.fetch`` where ``service = UserService()`` is ``UserService.fetch``: the method's body counts.
         """
-        function = self.canonical(function)
-        if function not in self.io:
-            owner, _, method = function.rpartition(".")
-            made = self.bindings.get(owner)
-            if made and len(made) == 1 and made[0].symbol is not None and made[0].ops == ("call",):
-                function = f"{self.canonical(made[0].symbol)}.{method}"
+        function = self._method_of_instance(self.canonical(function))
+        if function in seen:
+            return None
         for value in self.io.get(function, ()):
             kind = self.resolve(value)
             if kind in SYNC_DB:
                 return kind
+        if depth > 1:
+            for callee in self.passes.get(function, ()):
+                kind = self.blocks(callee, depth - 1, seen | {function})
+                if kind is not None:
+                    return kind
         return None
+
+    def _method_of_instance(self, function: str) -> str:
+        """``app.services.users.fetch`` where ``users = Users()`` -> ``app.services.Users.fetch``."""
+        if function in self.io or function in self.passes:
+            return function
+        owner, _, method = function.rpartition(".")
+        made = self.bindings.get(owner)
+        if made and len(made) == 1 and made[0].symbol is not None and made[0].ops == ("call",):
+            return f"{self.canonical(made[0].symbol)}.{method}"
+        return function
 
     # -- reading (after every file is in) ----------------------------------------
 

@@ -292,7 +292,9 @@ class Walker:
         self._visit_all(node.bases)
         self._visit_all([kw.value for kw in node.keywords])
         if ctx.quiet(node) and all(isinstance(item, _DECLARATIONS) or _is_docstring(item) for item in node.body):
-            # models and schemas, mostly: fields no rule reacts to (a statement that does something is walked)
+            # models, schemas, services: fields no rule reacts to (a statement that does something is walked);
+            # the hooks on its methods still see them, as hooks on a function see it before its body
+            self._method_hooks(node)
             ctx.bind(node.name, UNKNOWN, node)
             return
         ctx.push(Scope("class", node))
@@ -301,6 +303,20 @@ class Walker:
         finally:
             ctx.pop()
         ctx.bind(node.name, UNKNOWN, node)
+
+    def _method_hooks(self, node: ast.ClassDef) -> None:
+        """The rules' hooks on each method of a class whose body is not walked."""
+        ctx = self._ctx
+        methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        if not methods or not (self.hooks.get(ast.FunctionDef) or self.hooks.get(ast.AsyncFunctionDef)):
+            return
+        ctx.push(Scope("class", node))
+        try:
+            for method in methods:
+                for hook in self.hooks.get(method.__class__, ()):
+                    hook(method, ctx)
+        finally:
+            ctx.pop()
 
     def _outer_arguments(self, args: ast.arguments) -> None:
         """Defaults and annotations run where the function is defined, not where it runs."""

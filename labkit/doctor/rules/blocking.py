@@ -73,6 +73,70 @@ def helper_io(node: ast.Call, ctx: FileContext) -> None:
             ctx.symbols.does_io(f"{owner}.{function.name}", value)
 
 
+# Annotations worth a look at the body: a session, a connection, an engine, or an alias such as SessionDep.
+_DATABASE_TYPE_WORDS = ("Session", "Connection", "Engine", "Dep", "DB", "Db")
+
+
+def _owner(ctx: FileContext) -> str | None:
+    """Where a function defined here lives: the module, or a module-level class (None when nested deeper)."""
+    scopes = ctx.scopes
+    if len(scopes) == 1:
+        return ctx.module
+    if len(scopes) == 2 and scopes[1].kind == "class":
+        return f"{ctx.module}.{getattr(scopes[1].node, 'name', '?')}"
+    return None
+
+
+@BLOCKING.on_node(ast.FunctionDef, ast.AsyncFunctionDef)
+def session_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> None:
+    """A helper that takes a session parameter: what it does with it, even when its body is not walked.
+
+    Records database methods called on the parameter, and the project's functions the parameter
+    is handed to (``check_exists(db, ...)``), so a route one or two calls away is judged by them.
+    """
+    owner = _owner(ctx)
+    if owner is None or ctx.in_async_route:
+        return
+    typed: dict[str, Value] = {}
+    for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+        annotation = arg.annotation
+        if annotation is None:
+            continue
+        value = ctx.type_value(annotation).then("instance")
+        if value.symbol is not None and any(word in value.symbol.rpartition(".")[2] for word in _DATABASE_TYPE_WORDS):
+            typed[arg.arg] = value
+    if not typed:
+        return
+    function = f"{owner}.{node.name}"
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(item, ast.Call):
+            func = item.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in typed \
+                    and func.attr in IO_METHODS:
+                ctx.symbols.does_io(function, typed[func.value.id])
+            elif any(isinstance(a, ast.Name) and a.id in typed for a in (*item.args, *(k.value for k in item.keywords))):
+                callee = _callee_symbol(func, ctx, owner)
+                if callee is not None:
+                    ctx.symbols.hands_session(function, callee)
+        stack.extend(ast.iter_child_nodes(item))
+
+
+def _callee_symbol(func: ast.expr, ctx: FileContext, owner: str) -> str | None:
+    """The project function a call names: ``helper``, ``module.helper``, ``self.method`` (in a class)."""
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+        return f"{owner}.{func.attr}" if owner != ctx.module else None
+    if not isinstance(func, (ast.Name, ast.Attribute)):
+        return None
+    symbol = ctx.symbol(func)
+    if symbol is None or symbol.split(".", 1)[0] not in ctx.first_party:
+        return None
+    return symbol
+
+
 @BLOCKING.on_call(where="async-route")
 def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.in_async_route:

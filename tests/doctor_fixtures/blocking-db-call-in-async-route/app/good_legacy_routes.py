@@ -29,3 +29,10 @@ async def threadpool(db=Depends(get_db)) -> None:
     from starlette.concurrency import run_in_threadpool
 
     await run_in_threadpool(count_users, db)
+
+
+@router.get("/helper-that-never-queries")
+async def helper_that_never_queries(db=Depends(get_db)):
+    from app.legacy_db import topic_service
+
+    return topic_service.first_page(db)

@@ -64,3 +64,25 @@ class PostService:
 
     def title(self, post) -> str:
         return str(post)
+
+
+def exists(db: Session, model, ident):
+    found = db.get(model, ident)
+    if found is None:
+        raise LookupError(ident)
+    return found
+
+
+def page(db: Session, number: int) -> dict:
+    return {"page": number}
+
+
+class TopicService:
+    def fetch(self, db: Session, ident: int):
+        return exists(db, object, ident)
+
+    def first_page(self, db: Session):
+        return page(db, 1)
+
+
+topic_service = TopicService()

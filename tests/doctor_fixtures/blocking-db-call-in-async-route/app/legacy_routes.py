@@ -69,3 +69,8 @@ async def service_with_session(db=Depends(get_db)):  # noqa: F405
     posts = legacy_db.PostService(db)
     latest = posts.latest()  # expect: blocking-db-call-in-async-route
     return posts.title(latest)
+
+
+@router.get("/two-calls-away")
+async def two_calls_away(ident: int, db=Depends(get_db)):  # noqa: F405
+    return legacy_db.topic_service.fetch(db, ident)  # expect: blocking-db-call-in-async-route
