@@ -41,6 +41,7 @@ class Scope:
     consts: dict[str, object] = field(default_factory=dict)  # names bound to a str or int literal
     aliases: dict[str, str] = field(default_factory=dict)  # imports made in this scope
     declared_global: set[str] = field(default_factory=set)
+    returns_into: str | None = None  # a module-level function without a known return type: its symbol
 
 
 @dataclass(frozen=True)

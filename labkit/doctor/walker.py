@@ -259,10 +259,12 @@ class Walker:
                       is_route=ctx.asgi_routes and (any(is_route_decorator(d) or is_middleware_decorator(d)
                                                         for d in node.decorator_list)
                                                     or is_dispatch_method(node, ctx.scope.kind)))
-        if ctx.scope.kind == "module" and node.returns is not None:
-            declared = ctx.type_value(_produced(node.returns)).then("instance")
-            if declared is not UNKNOWN:  # an annotation naming nothing known: what the body returns may say more
+        if ctx.scope.kind == "module":
+            declared = ctx.type_value(_produced(node.returns)).then("instance") if node.returns else UNKNOWN
+            if declared is not UNKNOWN:
                 ctx.symbols.declare_return(f"{ctx.module}.{node.name}", declared)
+            else:  # no annotation, or one naming nothing known: what the body returns may say more
+                scope.returns_into = f"{ctx.module}.{node.name}"
         constructor = node.name == "__init__" and ctx.scope.kind == "class"  # self.db = db: methods read it back
         if not (scope.is_async and scope.is_route) and not constructor and ctx.quiet(node):
             ctx.bind(node.name, UNKNOWN, node)  # nothing in the body can matter to any rule: not walked
@@ -358,18 +360,14 @@ class Walker:
 
     def _returned(self, node: ast.Return | ast.Yield) -> None:
         """``return x`` / ``yield x`` in a module-level function: what calling it (or Depends on it) gives."""
-        if node.value is not None:
-            self.visit(node.value)
-        ctx = self._ctx
-        scopes = ctx.scopes
-        if node.value is None or len(scopes) != 2 or scopes[1].kind != "function":
+        if node.value is None:
             return
-        function = scopes[1].node
-        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return
-        value = ctx.value(node.value)
-        if value is not UNKNOWN:
-            ctx.symbols.infer_return(f"{ctx.module}.{function.name}", value)
+        self.visit(node.value)
+        target = self._ctx.scope.returns_into
+        if target is not None:
+            value = self._ctx.value(node.value)
+            if value is not UNKNOWN:
+                self._ctx.symbols.infer_return(target, value)
 
     # -- branches ------------------------------------------------------------------
 

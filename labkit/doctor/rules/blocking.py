@@ -25,6 +25,7 @@ from labkit.doctor.literals import dotted
 from labkit.doctor.rule import Rule
 from labkit.doctor.rules.shared import awaited
 from labkit.doctor.values import KIND, UNKNOWN, Value
+from labkit.doctor.walker import is_route_decorator
 
 BLOCKING = Rule(
     id="blocking-db-call-in-async-route",
@@ -77,6 +78,23 @@ def helper_io(node: ast.Call, ctx: FileContext) -> None:
 _DATABASE_TYPE_WORDS = ("Session", "Connection", "Engine", "Dep", "DB", "Db")
 
 
+def _may_name_a_database_type(annotation: ast.expr) -> bool:
+    """A quick look at the names in an annotation (``Session``, ``Annotated[Session, ...]``, ``SessionDep``)."""
+    if isinstance(annotation, ast.Name):
+        return any(word in annotation.id for word in _DATABASE_TYPE_WORDS)
+    if isinstance(annotation, ast.Attribute):
+        return any(word in annotation.attr for word in _DATABASE_TYPE_WORDS)
+    if isinstance(annotation, ast.Subscript):
+        inner = annotation.slice
+        first = inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else inner
+        return _may_name_a_database_type(first)
+    if isinstance(annotation, ast.BinOp):
+        return _may_name_a_database_type(annotation.left) or _may_name_a_database_type(annotation.right)
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return any(word in annotation.value for word in _DATABASE_TYPE_WORDS)
+    return False
+
+
 def _owner(ctx: FileContext) -> str | None:
     """Where a function defined here lives: the module, or a module-level class (None when nested deeper)."""
     scopes = ctx.scopes
@@ -95,16 +113,17 @@ def session_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileCo
     is handed to (``check_exists(db, ...)``), so a route one or two calls away is judged by them.
     """
     owner = _owner(ctx)
-    if owner is None or ctx.in_async_route:
-        return
+    if owner is None or any(is_route_decorator(d) for d in node.decorator_list):
+        return  # a route is judged as a route, not as a helper
     typed: dict[str, Value] = {}
     for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
         annotation = arg.annotation
-        if annotation is None:
-            continue
+        if annotation is None or not _may_name_a_database_type(annotation):
+            continue  # `str`, `int`, `UserIn`: the common case, decided without resolving anything
         value = ctx.type_value(annotation).then("instance")
-        if value.symbol is not None and any(word in value.symbol.rpartition(".")[2] for word in _DATABASE_TYPE_WORDS):
-            typed[arg.arg] = value
+        name = value.symbol.rpartition(".")[2] if value.symbol is not None else ""
+        if not name.startswith("Async") and any(word in name for word in _DATABASE_TYPE_WORDS):
+            typed[arg.arg] = value  # AsyncSession and friends never block: their bodies need no look
     if not typed:
         return
     function = f"{owner}.{node.name}"

@@ -67,13 +67,23 @@ def _pasted(node: ast.expr | None, ctx: FileContext) -> bool:
 _BUILT = "sql-built-from-strings:names"  # local name -> whether its SQL text has a non-constant value pasted in
 
 
+def _uses_text(ctx: FileContext) -> bool:
+    """Whether the file calls ``text(`` or ``exec_driver_sql(`` at all (asked once per file)."""
+    known = ctx.state.get(_USES_TEXT)
+    if known is None:
+        known = ctx.state[_USES_TEXT] = "text(" in ctx.text or "exec_driver_sql(" in ctx.text
+    return bool(known)
+
+
+_USES_TEXT = "sql-built-from-strings:uses-text"
+
+
 @SQL_FROM_STRINGS.on_node(ast.Assign)
 def remember_built(node: ast.Assign, ctx: FileContext) -> None:
     """``query = f"... {value} ..."``: remembered, so ``text(query)`` is judged by how the string was built."""
-    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-        return
     value = node.value
-    if not isinstance(value, (ast.JoinedStr, ast.BinOp, ast.Call)):
+    if not isinstance(value, (ast.JoinedStr, ast.BinOp, ast.Call)) or len(node.targets) != 1 \
+            or not isinstance(node.targets[0], ast.Name) or not _uses_text(ctx):
         return
     names: dict[str, bool] = ctx.state.setdefault(_BUILT, {})  # type: ignore[assignment]
     names[node.targets[0].id] = _pasted(value, ctx)

@@ -146,9 +146,21 @@ def password_in_dict(node: ast.Dict, ctx: FileContext) -> None:
     _password_among(keys, node, ctx, "a dict of connection settings")
 
 
-@HARDCODED_PASSWORD.on_call("dict", "connect", "create_pool", "Database")
+# Calls that take a server's password as a keyword. `dict(...)` is looked at where modules are imported
+# only: as a name to wake a function body for, `dict` would wake most of them (it is in every annotation).
+_CONNECT_CALLS = ("connect", "create_pool", "Database")
+
+
+@HARDCODED_PASSWORD.on_call(where="import")
+def password_in_dict_call(node: ast.Call, ctx: FileContext) -> None:
+    """``DB = dict(user=..., password="...", host=...)`` where the module is imported."""
+    if isinstance(node.func, ast.Name) and node.func.id == "dict":
+        password_in_call(node, ctx)
+
+
+@HARDCODED_PASSWORD.on_call(*_CONNECT_CALLS)
 def password_in_call(node: ast.Call, ctx: FileContext) -> None:
-    """``dict(password="...", host=...)``, ``psycopg2.connect(password="...", host=...)``, asyncpg's pools."""
+    """``psycopg2.connect(password="...", host=...)``, asyncpg's pools, ``dict(...)`` (see above)."""
     if ctx.is_test or not node.keywords:
         return
     keys = {kw.arg.lower(): kw.value for kw in node.keywords if kw.arg}

@@ -32,3 +32,6 @@ COMPOSE_URL = "postgresql://app:app@db:5432/app"  # expect: hardcoded-db-passwor
 
 def connect_directly(psycopg2):
     return psycopg2.connect(host="10.0.4.17", user="app", password="hunter2")  # expect: hardcoded-db-password
+import psycopg2  # noqa: E402
+
+CONNECTION = psycopg2.connect(host="10.0.4.18", password="hunter3")  # expect: hardcoded-db-password
