@@ -554,7 +554,7 @@ def test_exit_zero_keeps_the_findings_but_not_the_failure(capsys: pytest.Capture
 def test_github_format_annotates_each_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, {"svc/db.py": "from sqlalchemy import create_engine\n"
-                     "engine = create_engine('postgresql://app:s3cret@db.example.com/app')\n"})
+                     "engine = create_engine('postgresql://app:fake-s3cret@db.example.com/app')\n"})
     monkeypatch.chdir(tmp_path)
     assert doctor("svc", "--format", "github", "--learn-url", "https://example.org/lab/blob/v1") == 1
     lines = capsys.readouterr().out.splitlines()
@@ -620,8 +620,8 @@ def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
                 engine.dispose()
         """,
         "settings.py": """
-            LOCAL = "postgresql://app:app@localhost/app"
-            REMOTE = "postgresql://app:Zq8-prod@db.prod.example.com/app"
+            LOCAL = "postgresql://app:fake-local@localhost/app"
+            REMOTE = "postgresql://app:fake-prod@db.prod.example.com/app"
         """,
     })
     messages = {(f.path, f.line): (f.severity, f.message) for f in scan(tmp_path).findings}

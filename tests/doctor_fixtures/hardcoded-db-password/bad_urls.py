@@ -27,7 +27,7 @@ PRODUCTION = {
 }
 PRODUCTION_URL = "postgresql+asyncpg://{user}:{password}@{host}/app".format(**PRODUCTION)
 LOCAL = dict(user="app", password="app", host="localhost", database="app")  # expect: hardcoded-db-password
-COMPOSE_URL = "postgresql://app:app@db:5432/app"  # expect: hardcoded-db-password
+COMPOSE_URL = "postgresql://app:fake-compose@db:5432/app"  # expect: hardcoded-db-password
 
 
 def connect_directly(psycopg2):
