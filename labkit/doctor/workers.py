@@ -60,7 +60,11 @@ def workers_for(jobs: int, files: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, files // MIN_FILES_PER_WORKER))
+    try:
+        busy = int(os.getloadavg()[0])  # cores other work already keeps busy: more processes only queue
+    except (AttributeError, OSError):
+        busy = 0
+    return max(1, min(cores - busy, MAX_WORKERS, files // MIN_FILES_PER_WORKER))
 
 
 def split(files: Sequence[tuple[Path, str]], parts: int) -> list[list[tuple[Path, str]]]:
