@@ -691,3 +691,16 @@ def test_importing_the_doctor_loads_none_of_the_workbook_stack() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert loaded.stdout.strip() == ""
+
+
+def test_shares_for_workers_keep_every_file_once_and_in_order(tmp_path: Path) -> None:
+    from labkit.doctor import workers
+
+    files = []
+    for number in range(10):
+        path = tmp_path / f"m{number}.py"
+        path.write_text("x = 1\n" * (number + 1))
+        files.append((path, path.name))
+    shares = workers.split(files, 3)
+    assert len(shares) == 3 and [item for share in shares for item in share] == files
+    assert workers.workers_for(1, 10_000) == 1 and workers.workers_for(3, 2) == 2
