@@ -8,13 +8,16 @@ with settings, database wiring, models, schemas, async and sync routers and
 plain service code (classes, loops, comprehensions, docstrings), the way real
 backends look. A few services carry the workbook's mistakes, so the scan
 also does its real work of reporting: the expected count per rule is printed
-and checked. Target: at least 50,000 lines/s (wall clock, median); the speed
-on CPU time is printed too, since a shared machine slows the wall clock down.
+and checked. Target: at least 80,000 lines/s (wall clock, median, with the
+processes the doctor's command line would use: ``--jobs 1`` measures one);
+the speed of one process on CPU time is printed too, since a shared machine
+slows the wall clock down.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -23,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-TARGET_LINES_PER_SECOND = 50_000
+TARGET_LINES_PER_SECOND = 80_000
 
 CONFIG = '''\
 """Settings of the {name} service, read from the environment when the app starts."""
@@ -391,13 +394,20 @@ def generate(root: Path, min_lines: int, seed: int = 7) -> tuple[int, int, int]:
     return files, lines, legacy
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the workers it has waited for."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=60_000, help="at least this many lines (default 60,000)")
     parser.add_argument("--runs", type=int, default=3, help="scans to take the median of (default 3)")
+    parser.add_argument("--jobs", type=int, default=0, help="processes (default 0: as the command line chooses)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from labkit.doctor import scan
+    from labkit.doctor import Options, scan
 
     with tempfile.TemporaryDirectory(prefix="doctor-bench-") as tmp:
         root = Path(tmp)
@@ -405,9 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         speeds, cpu_speeds, seconds = [], [], []
         report = None
         for _ in range(args.runs):
-            began, began_cpu = time.perf_counter(), time.process_time()
-            report, _ = scan(root)
-            took, took_cpu = time.perf_counter() - began, time.process_time() - began_cpu
+            began, began_cpu = time.perf_counter(), _cpu()
+            report = scan(root, Options(jobs=args.jobs))
+            took, took_cpu = time.perf_counter() - began, _cpu() - began_cpu
             seconds.append(took)
             speeds.append(report.lines / took)
             cpu_speeds.append(report.lines / max(took_cpu, 1e-9))
@@ -421,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "meets" if median >= TARGET_LINES_PER_SECOND else "MISSES"
         print(f"median: {median:,.0f} lines/s over {args.runs} runs "
               f"({verdict} the target of {TARGET_LINES_PER_SECOND:,})")
-        print(f"median on CPU time: {statistics.median(cpu_speeds):,.0f} lines/s "
+        print(f"median on CPU time (all processes): {statistics.median(cpu_speeds):,.0f} lines/s "
               "(what the scan costs on a busy machine)")
         if dict(counts) != expected:
             print(f"unexpected findings: expected {expected}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """``labkit doctor``: every rule on fixture projects, the workbook's scenarios, the command line, ``--app``.
 
-Fixture projects live in ``tests/doctor_fixtures/<project>/``. A line that must
-be flagged says so with ``# expect: rule-id`` (several: comma-separated); every
-other line must stay silent, so each project checks its rule's positives and
-its tricky negatives (the ``good_*`` files) at once.
+Each rule's fixture project is ``tests/doctor_fixtures/<rule-id>/``, found by its
+name (folders starting with ``_`` check something else, e.g. suppressions). A
+line that must be flagged says so with ``# expect: rule-id`` (several:
+comma-separated); every other line must stay silent, so each project checks its
+rule's positives and its tricky negatives (the ``good_*`` files) at once.
 """
 
 from __future__ import annotations
@@ -28,15 +29,6 @@ pytestmark = pytest.mark.unit
 FIXTURES = Path(__file__).parent / "doctor_fixtures"
 MARK = re.compile(r"#.*?\bexpect:\s*([\w-]+(?:\s*,\s*[\w-]+)*)")
 PROJECTS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
-# Where each static rule's positives and negatives are.
-RULE_FIXTURES = {
-    "engine-at-import": "import_time", "create-all-at-import": "import_time", "on-event": "events",
-    "reload-without-main-guard": "server", "sync-driver-in-async-engine": "urls",
-    "libpq-params-in-asyncpg-url": "urls", "hardcoded-db-password": "urls", "raw-sql-string": "raw_sql",
-    "blocking-db-call-in-async-route": "blocking", "sessionmaker-with-async-engine": "sessions",
-    "oversized-pool": "pool", "duplicate-middleware": "middleware", "swallowed-import-error": "imports",
-}
-
 Found = set[tuple[str, int, str]]
 
 
@@ -52,7 +44,7 @@ def expected_in(project: Path) -> Found:
 
 
 def found_in(path: Path, options: Options | None = None) -> Found:
-    report, _ = scan(path, options)
+    report = scan(path, options)
     assert report.errors == []
     return {(f.path, f.line, f.rule) for f in report.findings}
 
@@ -80,16 +72,21 @@ def test_fixture_project_gives_exactly_its_expected_findings(project: str) -> No
     assert found == expected, f"missing: {sorted(expected - found)}; unexpected: {sorted(found - expected)}"
 
 
-def test_every_static_rule_has_positives_and_a_file_of_negatives() -> None:
+def test_every_static_rule_has_a_fixture_project_named_by_its_id_with_positives_and_negatives() -> None:
     static = {rule.id for rule in registry.RULES.values() if rule.origin == "static"}
-    assert set(RULE_FIXTURES) == static
-    for rule, project in RULE_FIXTURES.items():
-        assert any(r == rule for _, _, r in expected_in(FIXTURES / project)), f"{rule}: no positive in {project}"
-        good = [f for f in (FIXTURES / project).rglob("good_*.py") if not MARK.search(f.read_text())]
-        assert good, f"{rule}: no good_*.py of negatives in {project}"
+    rule_folders = {p for p in PROJECTS if not p.startswith("_")}
+    assert rule_folders == static, (
+        f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}")
+    for rule in static:
+        assert any(r == rule for _, _, r in expected_in(FIXTURES / rule)), f"{rule}: no positive in its folder"
+        good = [f for f in (FIXTURES / rule).rglob("good_*.py") if not MARK.search(f.read_text())]
+        assert good, f"{rule}: no good_*.py of negatives in its folder"
 
 
-@pytest.mark.parametrize(("rule", "project"), sorted(RULE_FIXTURES.items()))
+RULE_IN_PROJECT = sorted({(rule, project) for project in PROJECTS for _, _, rule in expected_in(FIXTURES / project)})
+
+
+@pytest.mark.parametrize(("rule", "project"), RULE_IN_PROJECT)
 def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
     """``--select`` wires fewer hooks and skips more function bodies; a rule must not depend on the others."""
     expected = {item for item in expected_in(FIXTURES / project) if item[2] == rule}
@@ -98,12 +95,13 @@ def test_each_rule_alone_finds_the_same(rule: str, project: str) -> None:
 
 def test_a_package_given_as_path_keeps_its_module_names(tmp_path: Path) -> None:
     """``labkit doctor app/``: app.db is still app.db, so what routes import from it is still known."""
-    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(FIXTURES / "blocking")}
-    assert found_in(FIXTURES / "blocking" / "app") == whole
+    project = FIXTURES / "blocking-db-call-in-async-route"
+    whole = {(path.removeprefix("app/"), line, rule) for path, line, rule in found_in(project)}
+    assert found_in(project / "app") == whole
 
 
 def test_one_file_as_path(tmp_path: Path) -> None:
-    report, _ = scan(FIXTURES / "events" / "bad_events.py")
+    report = scan(FIXTURES / "on-event" / "bad_events.py")
     assert {f.path for f in report.findings} == {"bad_events.py"} and report.files == 1
 
 
@@ -125,25 +123,29 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
     "01-import-time-engine": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py")},
     "02-lifespan-and-shutdown": {("on-event", "app/main.py")},
     "03-reload-crashes": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py"),
-                          ("reload-without-main-guard", "app/main.py")},
+                          ("reload-without-main-guard", "app/main.py"), ("reload-with-app-object", "app/main.py")},
     "04-sync-driver-under-async-engine": {("hardcoded-db-password", "app/config.py"),
                                           ("blocking-db-call-in-async-route", "app/main.py")},
-    "05-async-session-pitfalls": {("raw-sql-string", "app/main.py")},
+    "05-async-session-pitfalls": {("raw-sql-string", "app/main.py"), ("session-not-closed", "app/db.py")},
     "06-testing-async-backends": {("engine-at-import", "app/db.py")},
-    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
-    "08-health-and-outages": set(),  # its patterns (health checks, outages) are not the doctor's
-    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py")},
+    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py"),
+                           ("session-not-closed", "app/main.py")},
+    "08-health-and-outages": {("health-check-always-ok", "app/main.py")},
+    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py"),
+                                      ("cors-wildcard-with-credentials", "app/main.py"),
+                                      ("middleware-after-startup", "app/main.py")},
     "10-one-app-one-database": {("engine-at-import", "app/database.py"), ("engine-at-import", "app/db.py"),
                                 ("swallowed-import-error", "app/main.py"),
                                 ("swallowed-import-error", "app/main_incremental.py")},
-    "11-config-and-secrets": set(),  # its password comes from settings: nothing literal to find
+    "11-config-and-secrets": {("default-secret", "app/config.py")},
     "12-capstone": {("engine-at-import", "app/database.py"), ("on-event", "app/main.py"),
-                    ("duplicate-middleware", "app/main.py"), ("hardcoded-db-password", "app/config.py")},
+                    ("duplicate-middleware", "app/main.py"), ("hardcoded-db-password", "app/config.py"),
+                    ("health-check-always-ok", "app/routes.py")},
 }
 
 
 def _pairs(path: Path) -> set[tuple[str, str]]:
-    report, _ = scan(path)
+    report = scan(path)
     assert report.errors == []
     return {(f.rule, f.path) for f in report.findings}
 
@@ -171,17 +173,17 @@ def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str,
 
 
 def test_text_output_is_grouped_with_a_fix_and_a_notebook(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "events")) == 1
+    assert doctor(str(FIXTURES / "on-event")) == 1
     out = capsys.readouterr().out
-    findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+ on-event \S", line)]
+    findings = [line for line in out.splitlines() if re.match(r"^\S+\.py:\d+:\d+: on-event \[warning\] \S", line)]
     assert len(findings) == 4
     assert out.count("  fix: Use one lifespan") == 1
     assert "  learn: notebooks/02-lifespan-and-shutdown.ipynb" in out
-    assert "4 findings (1 rule) in 1 file" in out
+    assert "4 findings (4 warnings; 1 rule) in 1 file" in out
 
 
 def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "import_time"), "--format", "json") == 1
+    assert doctor(str(FIXTURES / "engine-at-import"), "--format", "json") == 1
     document = json.loads(capsys.readouterr().out)
     finding = document["findings"][0]
     assert {"rule", "path", "line", "message"} <= set(finding)
@@ -191,22 +193,22 @@ def test_json_output_lists_findings_with_relative_paths(capsys: pytest.CaptureFi
 
 
 def test_clean_project_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "urls" / "good_urls.py")) == 0
+    assert doctor(str(FIXTURES / "hardcoded-db-password" / "good_urls.py")) == 0
     assert "No findings" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert doctor(str(tmp_path / "nowhere")) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert doctor(str(FIXTURES / "events"), "--select", "on-evnt") == 2
+    assert doctor(str(FIXTURES / "on-event"), "--select", "on-evnt") == 2
     assert "Unknown rule id(s): on-evnt" in capsys.readouterr().err
-    assert doctor(str(FIXTURES / "events"), "--app", "not a target") == 2
+    assert doctor(str(FIXTURES / "on-event"), "--app", "not a target") == 2
     assert "module:attr" in capsys.readouterr().err
     assert doctor() == 2
 
 
 def test_select_and_ignore(capsys: pytest.CaptureFixture[str]) -> None:
-    project = str(FIXTURES / "import_time")
+    project = str(FIXTURES / "engine-at-import")
     assert doctor(project, "--select", "on-event") == 0
     capsys.readouterr()
     assert doctor(project, "--select", "engine-at-import,on-event", "--format", "json") == 1
@@ -271,7 +273,7 @@ def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pyt
                      ("d_good.py", "on-event")}
     if os.geteuid() != 0:  # root reads everything
         (tmp_path / "d_good.py").chmod(0)
-        report, _ = scan(tmp_path)
+        report = scan(tmp_path)
         assert ("d_good.py", "unreadable-file") in {(f.path, f.rule) for f in report.findings}
 
 
@@ -288,7 +290,7 @@ def test_an_internal_error_is_exit_2_and_the_scan_goes_on(tmp_path: Path, monkey
     monkeypatch.setattr(Walker, "run", exploding)
     assert doctor(str(tmp_path)) == 2
     out = capsys.readouterr().out
-    assert "main.py:2:1 reload-without-main-guard" in out
+    assert "main.py:2:1: reload-without-main-guard" in out
     assert "boom.py: doctor error: internal error while checking: RuntimeError: a doctor bug" in out
 
 
@@ -299,7 +301,7 @@ def test_virtualenvs_vcs_and_build_dirs_are_skipped(tmp_path: Path) -> None:
         "dist/x.py", "app.egg-info/x.py", "myenv/lib/x.py", "app/__pycache__/x.py", "migrations/x.py")})
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "app" / "loop").symlink_to(tmp_path / "app")
-    report, _ = scan(tmp_path, Options(exclude=("migrations",)))
+    report = scan(tmp_path, Options(exclude=("migrations",)))
     assert [f.path for f in report.findings] == ["app/main.py"]
 
 
@@ -369,8 +371,8 @@ def test_app_probe_reports_an_import_that_connects(tmp_path: Path, capsys: pytes
     """})
     assert doctor(str(tmp_path), "--app", "service:app") == 1
     out = capsys.readouterr().out
-    assert "service.py:5:10 engine-at-import" in out
-    assert re.search(r"service\.py:6:1 import-failed importing service with the database unreachable failed: "
+    assert "service.py:5:10: engine-at-import [warning]" in out
+    assert re.search(r"service\.py:6:1: import-failed importing service with the database unreachable failed: "
                      r"OperationalError: .*Connection refused", out)
     assert "learn: notebooks/01-import-time-engine.ipynb" in out
     assert not (tmp_path / "__pycache__").exists()
@@ -399,10 +401,10 @@ def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(tmp_path: Path,
     })
     assert doctor(str(tmp_path), "--app", "served:app", "--select", "import-failed") == 1
     out = capsys.readouterr().out
-    assert "served.py:5:1 import-failed" in out
+    assert "served.py:5:1: import-failed" in out
     assert "uvicorn.run() was called while the app was being imported" in out
     assert doctor(str(tmp_path), "--app", "plain:app", "--select", "no-lifespan") == 1
-    assert "plain.py:8:1 no-lifespan the app has no lifespan" in capsys.readouterr().out
+    assert "plain.py:8:1: no-lifespan [warning] the app has no lifespan" in capsys.readouterr().out
     assert doctor(str(tmp_path), "--app", "nothing:app") == 2
     assert "No module named 'nothing'" in capsys.readouterr().err
     assert doctor(str(tmp_path), "--app", "plain:application") == 2
@@ -425,9 +427,282 @@ def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     files, lines, legacy = bench.generate(tmp_path, 6000)
-    report, _ = scan(tmp_path)
+    report = scan(tmp_path)
     assert report.lines == lines >= 6000 and report.files == files and legacy >= 1
     counts: dict[str, int] = {}
     for finding in report.findings:
         counts[finding.rule] = counts.get(finding.rule, 0) + 1
     assert counts == {rule: legacy for rule in bench.LEGACY_RULES}
+
+
+# -- newer Python, odd files, several paths ------------------------------------------------------------------
+
+NEWER_SYNTAX = {
+    "app/generics.py": '''
+        from sqlalchemy import create_engine
+
+        type Rows[T] = list[T]
+
+
+        def first[T: (int, str), *Ts, **P](items: list[T]) -> T:
+            return items[0]
+
+
+        class Repository[M = object]:
+            engine = create_engine("postgresql+psycopg2://app@db.internal/app")  # expect: engine-at-import
+    ''',
+    "app/fstrings.py": '''
+        settings = {"host": "db.internal"}
+        label = f"{settings["host"]} and {'\\n'.join(['a', 'b'])}"
+        spread = f"{
+            settings["host"]  # a comment inside a replacement field
+        }"
+        URL = f"postgresql://app:secret@{settings["host"]}/app"  # expect: hardcoded-db-password
+        template = t"select {label}"
+    ''',
+    "app/handlers.py": '''
+        import uvicorn
+
+        try:
+            import json
+        except ValueError, TypeError:
+            json = None
+        uvicorn.run("app.main:app", reload=True)  # expect: reload-without-main-guard
+    ''',
+}
+
+
+def _with_marks(root: Path, files: dict[str, str]) -> Found:
+    write(root, files)
+    return expected_in(root)
+
+
+def test_code_for_python_3_12_to_3_14_is_read_not_called_a_syntax_error(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    expected = _with_marks(tmp_path, NEWER_SYNTAX)
+    assert found_in(tmp_path) == expected
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n')
+    (tmp_path / "app" / "future.py").write_text("def f(:\n    pass\n")  # not valid in any Python
+    assert doctor(str(tmp_path), "--select", "syntax-error", "--format", "json", config=True) == 0
+    finding, = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["severity"] == "info" and "requires Python 3.99" in finding["message"]
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
+    assert doctor(str(tmp_path), "--select", "syntax-error", config=True) == 1
+    assert "not valid Python" in capsys.readouterr().out
+
+
+def test_a_fifo_named_like_python_is_not_read_and_an_unreadable_folder_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, {"app/main.py": "import uvicorn\nuvicorn.run('m:app', reload=True)\n",
+                     "app/locked/db.py": "x = 1\n"})
+    os.mkfifo(tmp_path / "app" / "pipe.py")
+    if os.geteuid() != 0:
+        (tmp_path / "app" / "locked").chmod(0)
+    try:
+        report = scan(tmp_path)
+    finally:
+        (tmp_path / "app" / "locked").chmod(0o755)
+    found = {(f.path, f.rule, f.severity) for f in report.findings}
+    assert ("app/main.py", "reload-without-main-guard", "error") in found
+    assert not any(path == "app/pipe.py" for path, _, _ in found)
+    if os.geteuid() != 0:
+        assert ("app/locked", "unreadable-file", "warning") in found
+
+
+def test_no_python_files_or_an_unreadable_root_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    assert doctor(str(tmp_path / "empty")) == 2
+    assert "No Python files to check" in capsys.readouterr().err
+    write(tmp_path, {"only/README.md": "# nothing to check\n"})
+    assert doctor(str(tmp_path / "only")) == 2
+    if os.geteuid() != 0:
+        write(tmp_path, {"closed/app.py": "x = 1\n"})
+        (tmp_path / "closed").chmod(0)
+        try:
+            assert doctor(str(tmp_path / "closed")) == 2
+            assert "Cannot list" in capsys.readouterr().err
+        finally:
+            (tmp_path / "closed").chmod(0o755)
+
+
+def test_editor_history_folders_are_skipped(tmp_path: Path) -> None:
+    bad = "import uvicorn\nuvicorn.run('m:app', reload=True)\n"
+    write(tmp_path, {"app/main.py": bad, ".history/app/main_20240101.py": bad, ".lh/app/main.py": bad})
+    assert {path for path, _, _ in found_in(tmp_path)} == {"app/main.py"}
+
+
+def test_several_paths_as_pre_commit_passes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/db.py": "from sqlalchemy import create_engine\n"
+                     "engine = create_engine('postgresql+psycopg2://app@db/app')\n",
+                     "app/main.py": "import uvicorn\nuvicorn.run('app.main:app', reload=True)\n",
+                     "app/clean.py": "x = 1\n"})
+    monkeypatch.chdir(tmp_path)
+    assert doctor("app/db.py", "app/main.py") == 1
+    out = capsys.readouterr().out
+    assert "app/db.py:2:10: engine-at-import [warning]" in out
+    assert "app/main.py:2:1: reload-without-main-guard" in out
+    assert doctor("app/clean.py", "app/__init__.py") == 0
+
+
+# -- output for CI ---------------------------------------------------------------------------------------------
+
+
+def test_exit_zero_keeps_the_findings_but_not_the_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "on-event"), "--exit-zero") == 0
+    assert "on-event" in capsys.readouterr().out
+    assert doctor(str(FIXTURES / "nowhere"), "--exit-zero") == 2
+
+
+def test_github_format_annotates_each_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"svc/db.py": "from sqlalchemy import create_engine\n"
+                     "engine = create_engine('postgresql://app:fake-s3cret@db.example.com/app')\n"})
+    monkeypatch.chdir(tmp_path)
+    assert doctor("svc", "--format", "github", "--learn-url", "https://example.org/lab/blob/v1") == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert any(line.startswith("::warning file=svc/db.py,line=2,endLine=2,col=10,title=labkit doctor%3A "
+                               "engine-at-import::") for line in lines)
+    password = next(line for line in lines if "hardcoded-db-password" in line)
+    assert password.startswith("::error file=svc/db.py,line=2,")
+    assert "%0Alearn: https://example.org/lab/blob/v1/notebooks/04-sync-driver-under-async-engine.ipynb" in password
+
+
+def test_sarif_has_every_rule_with_a_help_uri_and_each_finding_located(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor(str(FIXTURES / "on-event"), "--format", "sarif",
+                  "--learn-url", "https://example.org/lab/blob/main/notebooks/{notebook}.ipynb") == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["version"] == "2.1.0" and len(document["runs"]) == 1
+    run = document["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == list(registry.RULES)
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+        if registry.RULES[rule["id"]].notebooks:
+            assert rule["helpUri"].startswith("https://example.org/lab/blob/main/notebooks/")
+    results = run["results"]
+    assert len(results) == 4 and all(r["ruleId"] == "on-event" and r["level"] == "warning" for r in results)
+    location = results[0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("on-event/bad_events.py")
+    assert location["region"]["startLine"] >= 1 and rules[results[0]["ruleIndex"]]["id"] == "on-event"
+    assert run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_learn_url_comes_from_the_option_the_config_or_the_environment(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"main.py": "import uvicorn\nuvicorn.run('main:app', reload=True)\n"})
+    (tmp_path / ".git").mkdir()
+    monkeypatch.setenv("LABKIT_DOCTOR_LEARN_URL", "https://env.example/lab")
+    assert doctor(str(tmp_path), config=True) == 1
+    assert "learn: https://env.example/lab/notebooks/03-reload-crashes.ipynb" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text('[tool.labkit.doctor]\nlearn-url = "https://config.example/lab"\n')
+    assert doctor(str(tmp_path), config=True) == 1
+    assert "learn: https://config.example/lab/notebooks/03-reload-crashes.ipynb" in capsys.readouterr().out
+    assert doctor(str(tmp_path), "--learn-url", "https://flag.example/{notebook}", config=True) == 1
+    assert "learn: https://flag.example/03-reload-crashes" in capsys.readouterr().out
+
+
+# -- messages true in context ---------------------------------------------------------------------------------
+
+
+def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "fixtures.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(os.environ["DATABASE_URL"])
+            leaked = create_engine(os.environ["DATABASE_URL"])
+
+
+            def teardown():
+                engine.dispose()
+        """,
+        "settings.py": """
+            LOCAL = "postgresql://app:fake-local@localhost/app"
+            REMOTE = "postgresql://app:fake-prod@db.prod.example.com/app"
+        """,
+    })
+    messages = {(f.path, f.line): (f.severity, f.message) for f in scan(tmp_path).findings}
+    severity, disposed = messages[("fixtures.py", 4)]
+    assert "dispose() at line 9" in disposed and "nothing in this module disposes" not in disposed
+    assert "nothing in this module disposes it" in messages[("fixtures.py", 5)][1]
+    local, remote = messages[("settings.py", 1)], messages[("settings.py", 2)]
+    assert local[0] == "warning" and "development database (localhost)" in local[1]
+    assert "every past commit" not in local[1]
+    assert remote[0] == "error" and "every past commit" in remote[1] and "db.prod.example.com" in remote[1]
+
+
+def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_path: Path) -> None:
+    """``my-project/__init__.py``: the folder cannot be imported, so ``api.db`` is still ``api.db``."""
+    checkout = tmp_path / "my-project"
+    write(checkout, {
+        "__init__.py": "",
+        "api/__init__.py": "",
+        "api/db.py": """
+            from sqlalchemy.orm import Session, sessionmaker
+
+            SessionLocal = sessionmaker()
+
+
+            class Users:
+                def first(self, db: Session):
+                    return db.query(object).first()
+
+
+            users = Users()
+        """,
+        "api/routes.py": """
+            from fastapi import APIRouter
+
+            from api.db import SessionLocal, users
+
+            router = APIRouter()
+
+
+            @router.get("/first")
+            async def first():
+                with SessionLocal() as db:
+                    return users.first(db)
+        """,
+    })
+    assert ("api/routes.py", 10, "blocking-db-call-in-async-route") in found_in(checkout)
+
+
+def test_several_processes_find_exactly_what_one_finds(tmp_path: Path) -> None:
+    """Workers merge their shares in file order: the same findings, messages and counts as one process."""
+    for project in ("blocking-db-call-in-async-route", "engine-at-import", "session-not-closed"):
+        one = scan(FIXTURES / project, Options(jobs=1))
+        three = scan(FIXTURES / project, Options(jobs=3))
+        assert [(f, f.message, f.severity) for f in three.findings] == [
+            (f, f.message, f.severity) for f in one.findings]
+        assert (three.files, three.lines, three.errors) == (one.files, one.lines, one.errors)
+
+
+def test_importing_the_doctor_loads_none_of_the_workbook_stack() -> None:
+    """The light install: ``import labkit.doctor`` must work without SQLAlchemy, FastAPI, httpx... installed."""
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "fastapi", "starlette", "psycopg2", "asyncpg", "httpx", "psutil", "pygments",
+             "matplotlib", "numpy", "uvicorn", "multiprocessing", "tomllib")
+    probe = f"import sys, labkit.doctor; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert loaded.stdout.strip() == ""
+
+
+def test_shares_for_workers_keep_every_file_once_and_in_order(tmp_path: Path) -> None:
+    from labkit.doctor import workers
+
+    files = []
+    for number in range(10):
+        path = tmp_path / f"m{number}.py"
+        path.write_text("x = 1\n" * (number + 1))
+        files.append((path, path.name))
+    shares = workers.split(files, 3)
+    assert len(shares) == 3 and [item for share in shares for item in share] == files
+    assert workers.workers_for(1, 10_000) == 1 and workers.workers_for(3, 2) == 2

@@ -6,17 +6,20 @@ module:attr`` adds a runtime probe that imports the app in a subprocess with
 the database unreachable.
 
     from labkit.doctor import scan
-    report, _ = scan("path/to/project")
+    report = scan("path/to/project")
     for finding in report.findings:
-        print(finding.path, finding.line, finding.rule, finding.message)
+        print(finding.path, finding.line, finding.rule, finding.severity, finding.message)
 
-The rules, their fix hints and the notebooks that teach them are in
-:mod:`labkit.doctor.registry` (``labkit doctor --list-rules``).
+Each rule is one :class:`Rule` object in its own module under
+:mod:`labkit.doctor.rules` (id, what it finds, the fix, the notebook that
+teaches it, its hooks); :data:`RULES` has them all by id
+(``labkit doctor --list-rules``).
 """
 
 from labkit.doctor.findings import AppReport, DoctorError, Finding, Report
 from labkit.doctor.options import Options
-from labkit.doctor.registry import RULES, RuleInfo
+from labkit.doctor.registry import RULES
+from labkit.doctor.rule import Rule
 from labkit.doctor.scanner import Project, scan
 
-__all__ = ["RULES", "AppReport", "DoctorError", "Finding", "Options", "Project", "Report", "RuleInfo", "scan"]
+__all__ = ["RULES", "AppReport", "DoctorError", "Finding", "Options", "Project", "Report", "Rule", "scan"]

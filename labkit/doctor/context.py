@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from labkit.doctor.values import NONE, UNKNOWN, SymbolTable, Value
 
 if TYPE_CHECKING:
     from labkit.doctor.options import Options
+    from labkit.doctor.rule import Rule, Severity
 
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.MULTILINE)
 _TYPING_WRAPPERS = frozenset({"Annotated", "Optional"})
@@ -41,6 +41,7 @@ class Scope:
     consts: dict[str, object] = field(default_factory=dict)  # names bound to a str or int literal
     aliases: dict[str, str] = field(default_factory=dict)  # imports made in this scope
     declared_global: set[str] = field(default_factory=set)
+    returns_into: str | None = None  # a module-level function without a known return type: its symbol
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Pending:
     finding: Finding
     value: Value
     accept: frozenset[str]
-    describe: Callable[[str], str] | None = None
+    template: str | None = None  # the message, with values.KIND where the kind's name goes
     group: tuple[str, int, int] | None = None
     unknown_too: bool = False  # also report when the kind stays unknown (but not when it is foreign)
 
@@ -84,6 +85,8 @@ class FileContext:
         self.asgi_routes = not self.imports("flask") or self.imports("fastapi", "starlette")
         self.state: dict[str, object] = {}  # per-file scratch space of the rules, by rule id
         self.loud_lines: list[int] | None = None  # lines with a word some rule reacts to; None: all count
+        self._word_lines: dict[str, list[int]] = {}
+        self.is_test = _is_test_file(rel)
 
     def quiet(self, node: ast.AST) -> bool:
         """Whether no line of ``node`` has a word any selected rule reacts to (so its body may be skipped).
@@ -99,6 +102,17 @@ class FileContext:
         # From the first statement of the body: the `def` line itself (an `async def`) does not count.
         first = bisect_left(lines, body[0].lineno)
         return first == len(lines) or lines[first] > (getattr(node, "end_lineno", None) or 1 << 30)
+
+    def mentions(self, word: str | re.Pattern[str], node: ast.AST) -> bool:
+        """Whether ``word`` (a string or a pattern) is in the text of ``node``'s lines: a cheap test first."""
+        key = word if isinstance(word, str) else word.pattern
+        lines = self._word_lines.get(key)
+        if lines is None:
+            lines = self._word_lines[key] = _lines_with(self.text, word)
+        if not lines:
+            return False
+        first = bisect_left(lines, getattr(node, "lineno", 1))
+        return first < len(lines) and lines[first] <= (getattr(node, "end_lineno", None) or 1 << 30)
 
     # -- where are we -----------------------------------------------------------
 
@@ -161,6 +175,19 @@ class FileContext:
             return f"{self.star_modules[-1]}.{name}"
         return f"{self.module}.{name}"
 
+    def self_attribute(self, node: ast.AST) -> str | None:
+        """``self.db`` in a method of a module-level class -> ``app.services.Users.@self.db``, else None.
+
+        What ``__init__`` stores there (``self.db = db``, a parameter typed ``Session``) is then what
+        every method reads back, decided once every file is read.
+        """
+        scopes = self.scopes
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"):
+            return None
+        if len(scopes) < 3 or scopes[1].kind != "class" or scopes[2].kind != "function":
+            return None
+        return f"{self.module}.{getattr(scopes[1].node, 'name', '?')}.@self.{node.attr}"
+
     def local(self, name: str) -> Value | None:
         """The value of a function-local (or enclosing function's) variable, if bound so far."""
         for scope in reversed(self.scopes):
@@ -211,7 +238,8 @@ class FileContext:
                 return Value(symbol=f"@state.{node.attr}")
             root = _root_name(node)
             if root is not None and self.local(root) is not None:
-                return UNKNOWN  # an attribute of a local object: not tracked
+                attribute = self.self_attribute(node)
+                return UNKNOWN if attribute is None else Value(symbol=attribute)  # else: a local object's, untracked
             symbol = self.symbol(node)
             return UNKNOWN if symbol is None else Value(symbol=symbol)
         if isinstance(node, ast.Subscript):
@@ -270,24 +298,28 @@ class FileContext:
 
     # -- reporting -----------------------------------------------------------------------
 
-    def finding(self, rule: str, node: ast.AST, message: str, subject: str = "") -> Finding:
+    def finding(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
+                severity: Severity | None = None) -> Finding:
         line = getattr(node, "lineno", 1)
-        return Finding(self.rel, line, getattr(node, "col_offset", 0) + 1, rule, message,
-                       getattr(node, "end_lineno", None) or line, subject)
+        return Finding(self.rel, line, getattr(node, "col_offset", 0) + 1, rule.id, message,
+                       getattr(node, "end_lineno", None) or line, subject, severity or rule.severity)
 
-    def report(self, rule: str, node: ast.AST, message: str, subject: str = "") -> None:
-        self.findings.append(self.finding(rule, node, message, subject))
+    def report(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
+               severity: Severity | None = None) -> None:
+        self.findings.append(self.finding(rule, node, message, subject, severity))
 
-    def defer(self, rule: str, node: ast.AST, value: Value, accept: frozenset[str], message: str,
-              describe: Callable[[str], str] | None = None, group: tuple[str, int, int] | None = None,
+    def defer(self, rule: Rule, node: ast.AST, value: Value, accept: frozenset[str], message: str,
+              template: str | None = None, group: tuple[str, int, int] | None = None,
               unknown_too: bool = False) -> None:
         """Report ``message`` if ``value`` turns out to be one of ``accept`` once every file is read.
+
+        ``template``: the message to use instead, naming the kind found where :data:`values.KIND` stands.
 
         ``unknown_too``: also when nothing is known about it, only not when it is known to be something else.
         """
         if value.kind is None and value.symbol is None and not unknown_too:
             return
-        self.pending.append(Pending(self.finding(rule, node, message), value, accept, describe, group, unknown_too))
+        self.pending.append(Pending(self.finding(rule, node, message), value, accept, template, group, unknown_too))
 
 
 class _ConstView:
@@ -299,6 +331,28 @@ class _ConstView:
     def get(self, name: str, default: object = None) -> object:
         value = self._ctx.const(name)
         return default if value is None else value
+
+
+def _is_test_file(rel: str) -> bool:
+    """Tests hold throwaway credentials for throwaway databases: ``tests/``, ``test_*.py``, ``*_test.py``, conftest."""
+    parts = rel.split("/")
+    name = parts[-1]
+    return (any(part in ("tests", "test", "testing") for part in parts[:-1]) or name.startswith("test_")
+            or name.endswith("_test.py") or name == "conftest.py")
+
+
+def _lines_with(text: str, word: str | re.Pattern[str]) -> list[int]:
+    """The numbers of the lines where ``word`` occurs, in order (one scan of the text)."""
+    found: list[int] = []
+    line, position = 1, 0
+    starts = (m.start() for m in (re.finditer(re.escape(word), text) if isinstance(word, str)
+                                  else word.finditer(text)))
+    for start in starts:
+        line += text.count("\n", position, start)
+        position = start
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
 
 
 def _root_name(node: ast.AST) -> str | None:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.doctor.scanner import Project
+
+
+# Severities that make the exit code 1 (see labkit.doctor.rule for what each means).
+FAILING = frozenset({"error", "warning"})
 
 
 @dataclass(frozen=True, order=True)
@@ -17,9 +24,11 @@ class Finding:
     message: str
     end_line: int = field(default=0, compare=False)  # last line of the statement, for suppressions
     subject: str = field(default="", compare=False)  # what it is about (a class name), to merge static and runtime
+    severity: str = field(default="error", compare=False)  # error | warning | info (see labkit.doctor.rule)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "path": self.path, "line": self.line, "col": self.col, "message": self.message}
+        return {"rule": self.rule, "severity": self.severity, "path": self.path, "line": self.line, "col": self.col,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,18 @@ class Report:
     lines: int = 0
     seconds: float = 0.0
     app: AppReport | None = None
+    project: Project | None = field(default=None, repr=False)  # what the scan learned (the --app probe uses it)
 
     @property
     def exit_code(self) -> int:
-        """2 when the doctor itself failed, 1 when there are findings, 0 when all is clear."""
+        """2 when the doctor itself failed, 1 for an error or warning finding, 0 otherwise (``info`` never fails)."""
         if self.errors:
             return 2
-        return 1 if self.findings else 0
+        return 1 if any(f.severity in FAILING for f in self.findings) else 0
+
+    def severity_counts(self) -> dict[str, int]:
+        """How many findings of each severity, ``error`` first."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        return counts

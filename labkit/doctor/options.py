@@ -9,17 +9,19 @@ at or above PATH). The command line wins::
     ignore = ["hardcoded-db-password"]
     exclude = ["migrations", "scripts/*"]
     pool-limit = 40
+    learn-url = "https://example.org/workbook/blob/v1"
 """
 
 from __future__ import annotations
 
-import tomllib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labkit.doctor import registry
+from labkit.doctor.rule import Rule
 from labkit._errors import LabkitError
 
 DEFAULT_POOL_LIMIT = 30
@@ -32,13 +34,45 @@ class Options:
     rules: frozenset[str] = field(default_factory=lambda: frozenset(registry.RULES))
     exclude: tuple[str, ...] = ()
     pool_limit: int = DEFAULT_POOL_LIMIT
+    python: tuple[int, int] | None = None  # the oldest Python the project supports (its requires-python)
+    learn_url: str | None = None  # where `learn:` points (see labkit.doctor.learn)
+    jobs: int = 1  # processes to check files in; 0: as many as the cores and the tree are worth
 
-    def enabled(self, rule: str) -> bool:
-        return rule in self.rules
+    def enabled(self, rule: Rule | str) -> bool:
+        return (rule if isinstance(rule, str) else rule.id) in self.rules
+
+
+def oldest_python(requirement: object) -> tuple[int, int] | None:
+    """The oldest Python a ``requires-python`` string allows: ``">=3.12,<4"`` -> (3, 12); None if it says none.
+
+    Poetry's ``"^3.12"`` and ``"~3.12"`` are read too. Only lower bounds count: the doctor
+    needs to know whether the project may use syntax newer than the interpreter it runs on.
+    """
+    if not isinstance(requirement, str):
+        return None
+    floors = []
+    for clause in requirement.split(","):
+        match = re.match(r"\s*(>=|~=|==|\^|~|>)\s*(\d+)\.(\d+)", clause)
+        if match:
+            major, minor = int(match.group(2)), int(match.group(3))
+            floors.append((major, minor + 1) if match.group(1) == ">" else (major, minor))
+    return max(floors) if floors else None
+
+
+def _python_of(data: dict[str, Any]) -> tuple[int, int] | None:
+    project = data.get("project", {})
+    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    return oldest_python(project.get("requires-python") if isinstance(project, dict) else None) or (
+        oldest_python(poetry.get("python")) if isinstance(poetry, dict) else None)
 
 
 def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
-    """``[tool.labkit.doctor]`` of the nearest ``pyproject.toml`` at or above ``path`` (stopping at a VCS root)."""
+    """``[tool.labkit.doctor]`` of the nearest ``pyproject.toml`` at or above ``path`` (stopping at a VCS root).
+
+    The section gets ``requires-python`` (as read by :func:`oldest_python`) under the key ``"python"``.
+    """
+    import tomllib  # only when a scan starts: importing the doctor stays light
+
     directory = path.resolve()
     if not directory.is_dir():
         directory = directory.parent
@@ -51,7 +85,9 @@ def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
                 raise LabkitError(f"Cannot read {pyproject}: {exc}.",
                                   "Fix the file, or run the doctor on a folder without it.") from None
             section = data.get("tool", {}).get("labkit", {}).get("doctor", {})
-            return (section if isinstance(section, dict) else {}), pyproject
+            section = dict(section) if isinstance(section, dict) else {}
+            section["python"] = _python_of(data)
+            return section, pyproject
         if (candidate / ".git").exists():
             break
     return {}, None
@@ -59,8 +95,19 @@ def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
 
 def build(path: Path, select: Iterable[str] = (), ignore: Iterable[str] = (), exclude: Iterable[str] = (),
           pool_limit: int | None = None, use_config: bool = True) -> Options:
-    """Command-line values over the project's config over the defaults."""
-    config, source = project_config(path) if use_config else ({}, None)
+    """Command-line values over the project's config over the defaults.
+
+    ``requires-python`` is read even with ``use_config=False``: it is a fact about the project, not a setting.
+    """
+    try:
+        config, source = project_config(path)
+    except LabkitError:
+        if use_config:
+            raise
+        config, source = {}, None  # --no-config: a broken pyproject.toml is none of this run's business
+    python = config.get("python")
+    if not use_config:
+        config, source = {}, None
     where = f" (in {source})" if source else ""
 
     def ids(key: str) -> list[str]:
@@ -83,4 +130,6 @@ def build(path: Path, select: Iterable[str] = (), ignore: Iterable[str] = (), ex
         rules=registry.selection(chosen_select, chosen_ignore),
         exclude=tuple(str(p) for p in patterns) + tuple(exclude),
         pool_limit=limit,
+        python=python if isinstance(python, tuple) else None,
+        learn_url=str(config["learn-url"]) if config.get("learn-url") else None,
     )

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from labkit.doctor.findings import AppReport, DoctorError, Finding
+from labkit.doctor.rules.events import ON_EVENT
+from labkit.doctor.rules.middleware import DUPLICATE_MIDDLEWARE
+from labkit.doctor.rules.runtime import IMPORT_FAILED, NO_LIFESPAN
 from labkit.doctor.scanner import Project
 from labkit._errors import LabkitError
 
@@ -118,10 +121,10 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
         message = (f"importing {module} did not finish within {timeout:.0f} s with the database unreachable "
                    "(waiting for it, or serving?)")
         return (AppReport(target, False, error=message),
-                [Finding(module_file, 1, 1, "import-failed", message)], [])
+                [IMPORT_FAILED.at(module_file, 1, 1, message)], [])
     if answer is None:
         message = f"importing {module} ended the process without an answer: {stderr_tail or 'no output'}"
-        return AppReport(target, False, error=message), [Finding(module_file, 1, 1, "import-failed", message)], []
+        return AppReport(target, False, error=message), [IMPORT_FAILED.at(module_file, 1, 1, message)], []
     status = answer.get("status")
     if status == "no-module":
         folder = import_root(project, prefix_depth)
@@ -134,7 +137,7 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
         where = answer.get("where")
         path, line = (_relative_to_path(project, prefix_depth, where[0]), where[1]) if where else (module_file, 1)
         message = f"importing {module} with the database unreachable failed: {error}"
-        return AppReport(target, False, error=error), [Finding(path, line, 1, "import-failed", message)], []
+        return AppReport(target, False, error=error), [IMPORT_FAILED.at(path, line, 1, message)], []
     if status != "ok":
         return AppReport(target, False), [], [DoctorError(module_file, f"the --app probe answered {answer!r}")]
 
@@ -149,15 +152,15 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
     for cls, count in sorted(Counter(report.middleware).items()):
         if count > 1:
             short = cls.rpartition(".")[2]
-            findings.append(Finding(path, line, 1, "duplicate-middleware",
+            findings.append(DUPLICATE_MIDDLEWARE.at(path, line, 1,
                                     f"the running app has {short} {count} times in app.user_middleware: "
                                     "every copy runs on every request", subject=short))
     if report.startup_hooks:
-        findings.append(Finding(path, line, 1, "on-event",
+        findings.append(ON_EVENT.at(path, line, 1,
                                 f"the running app has {report.startup_hooks} startup/shutdown hook(s) "
                                 "(on_event, add_event_handler or on_startup=) instead of a lifespan"))
     elif not report.lifespan and project.creates_engine:
-        findings.append(Finding(path, line, 1, "no-lifespan",
+        findings.append(NO_LIFESPAN.at(path, line, 1,
                                 "the app has no lifespan, yet the project creates a database engine: nothing "
                                 "ties the engine to the app's start and stop, so nothing disposes it"))
     return report, findings, []

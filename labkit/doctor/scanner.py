@@ -8,18 +8,23 @@ against it, then inline suppressions are applied, file by file.
 from __future__ import annotations
 
 import gc
+import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from labkit.doctor import rules, source
+from labkit.doctor import source, values, workers
 from labkit.doctor.context import FileContext, Pending
+from labkit.doctor.files import Unlisted, first_party, module_name, package_prefix, python_files
 from labkit.doctor.findings import DoctorError, Finding, Report
+from labkit.doctor.loudness import Loudness
 from labkit.doctor.options import Options
+from labkit.doctor.rules.unchecked import SYNTAX_ERROR, UNREADABLE_FILE
 from labkit.doctor.suppress import Suppressions
 from labkit.doctor.values import SymbolTable
-from labkit.doctor.walk import first_party, module_name, package_prefix, python_files
 from labkit.doctor.walker import Walker
+from labkit.doctor.wiring import wire
 from labkit._errors import LabkitError
 
 
@@ -45,40 +50,114 @@ def _relative(path: Path, base: Path) -> str:
     try:
         return path.relative_to(base).as_posix()
     except ValueError:
+        pass
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except (ValueError, OSError):
         return path.as_posix()
 
 
-def scan(path: str | Path, options: Options | None = None) -> tuple[Report, Project]:
-    """Check every Python file under ``path``; the report and what was learned about the project."""
-    root = Path(path)
-    if not root.exists():
-        raise LabkitError(f"{path} does not exist.", "Give the folder (or file) of the project to check.")
+def _base(roots: list[Path]) -> Path:
+    """The folder finding paths are relative to: PATH's own (one PATH), else the working directory or the common one."""
+    folders = [root if root.is_dir() else root.parent for root in roots]
+    if len(folders) == 1:
+        return folders[0]
+    here = Path.cwd().resolve()
+    resolved = [folder.resolve() for folder in folders]
+    if all(folder == here or here in folder.parents for folder in resolved):
+        return Path(".")  # pre-commit's case: files of the repository, named from its root
+    return Path(os.path.commonpath([str(folder) for folder in resolved]))
+
+
+def _files(roots: list[Path], base: Path, exclude: tuple[str, ...],
+           unlisted: list[Unlisted]) -> list[tuple[Path, str]]:
+    """(file, path relative to base) for every Python file under the roots, each once."""
+    found: dict[Path, str] = {}
+    for root in roots:
+        if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
+            raise LabkitError(f"Cannot list {root}: permission denied.",
+                              "Give the doctor read access to the folder, or check another one.")
+        for file in python_files(root, exclude, unlisted):
+            found.setdefault(file, _relative(file, base))
+    if not found:
+        where = ", ".join(str(root) for root in roots)
+        raise LabkitError(f"No Python files to check in {where}.",
+                          "Give the folder of the project (or its .py files); check the spelling and --exclude.")
+    return list(found.items())
+
+
+def scan(paths: str | Path | Sequence[str | Path], options: Options | None = None) -> Report:
+    """Check every Python file under ``paths`` (one folder or file, or several); the report.
+
+    ``report.project`` holds what was learned on the way (the ``--app`` probe uses it).
+    Raises :class:`LabkitError` for a path that does not exist or cannot be listed, and
+    when there is no Python file to check at all: an empty or mistyped folder must not pass.
+    """
+    roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not roots:
+        raise LabkitError("No path to check.", "Give the folder (or files) of the project to check.")
+    for root in roots:
+        if not root.exists():
+            raise LabkitError(f"{root} does not exist.", "Give the folder (or file) of the project to check.")
     options = options or Options()
     started = time.perf_counter()
-    base = root if root.is_dir() else root.parent
-    prefix = package_prefix(root)
-    files = [(p, _relative(p, base)) for p in python_files(root, options.exclude)]
-    project = Project(root, base)
+    base = _base(roots)
+    prefix = package_prefix(roots[0] if len(roots) == 1 else base)
+    unlisted: list[Unlisted] = []
+    files = _files(roots, base, options.exclude, unlisted)
+    project = Project(roots[0], base)
     for _, rel in files:
         project.modules.setdefault(module_name(rel, prefix), rel)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
-    checker = _FileChecker(project, options, prefix)
-    report = Report(root=str(root))
+    report = Report(root=" ".join(str(root) for root in roots), project=project)
+    found: list[Finding] = [UNREADABLE_FILE.at(
+        _relative(item.path, base), 1, 1,
+        f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
+        "or leave it out with --exclude", severity="warning") for item in unlisted]
 
     collecting = gc.isenabled()
     gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
     try:
-        for file, rel in files:
-            checker.check(file, rel, report)
-        checker.found.extend(settle(checker.pending, project.symbols))
+        count = workers.workers_for(options.jobs, len(files))
+        if count > 1:
+            parts = workers.check_in_workers(workers.split(files, count), project.root, base, project.modules,
+                                             project.symbols.first_party, options, prefix)
+        else:
+            parts = [check_share(files, project.root, base, project.modules, project.symbols.first_party,
+                                 options, prefix)]
+        pending = []
+        for part in parts:
+            found.extend(part.found)
+            pending.extend(part.pending)
+            report.errors.extend(part.errors)
+            report.files += part.files
+            report.lines += part.lines
+            project.symbols.merge(part.symbols)
+            project.suppressions.update(part.suppressions)
+            project.creates_engine |= part.creates_engine
+            project.uses_async_engine |= part.uses_async_engine
+        found.extend(settle(pending, project.symbols))
     finally:
         if collecting:
             gc.enable()
 
-    report.findings.extend(f for f in checker.found if f.rule in options.rules and not project.silenced(f))
+    report.findings.extend(f for f in found if f.rule in options.rules and not project.silenced(f))
     report.findings.sort()
     report.seconds = time.perf_counter() - started
-    return report, project
+    return report
+
+
+def check_share(files: Sequence[tuple[Path, str]], root: Path, base: Path, modules: dict[str, str],
+                first_party: frozenset[str], options: Options, prefix: list[str]) -> workers.Share:
+    """Check some of the project's files, in order (in this process, or in a worker)."""
+    project = Project(root, base, modules=modules, symbols=SymbolTable(first_party))
+    checker = _FileChecker(project, options, prefix)
+    share = workers.Share(symbols=project.symbols, suppressions=project.suppressions)
+    for file, rel in files:
+        checker.check(file, rel, share)
+    share.found, share.pending = checker.found, checker.pending
+    share.creates_engine, share.uses_async_engine = project.creates_engine, project.uses_async_engine
+    return share
 
 
 class _FileChecker:
@@ -86,19 +165,19 @@ class _FileChecker:
 
     def __init__(self, project: Project, options: Options, prefix: list[str]) -> None:
         self.project, self.options, self.prefix = project, options, prefix
-        self.wiring = rules.wire(options.rules)
+        self.wiring = wire(options.rules)
         self.walker = Walker(self.wiring.by_type, self.wiring.by_call)
-        self.loudness = rules.Loudness(self.wiring)
+        self.loudness = Loudness(self.wiring)
         self.found: list[Finding] = []
         self.pending: list[Pending] = []
 
-    def check(self, file: Path, rel: str, report: Report) -> None:
-        report.files += 1
-        loaded = source.load(file, rel)
+    def check(self, file: Path, rel: str, share: workers.Share) -> None:
+        share.files += 1
+        loaded = source.load(file, rel, self.options.python)
         if isinstance(loaded, Finding):
             self.found.append(loaded)
             return
-        report.lines += loaded.lines
+        share.lines += loaded.lines
         project = self.project
         if "create_async_engine" in loaded.text:
             project.creates_engine = project.uses_async_engine = True
@@ -112,11 +191,11 @@ class _FileChecker:
             for finish in self.wiring.finishers:
                 finish(ctx)
         except RecursionError:
-            self.found.append(Finding(rel, 1, 1, "syntax-error",
-                                      "nested too deeply for the doctor to walk; the file was not checked"))
+            self.found.append(SYNTAX_ERROR.at(rel, 1, 1,
+                                              "nested too deeply for the doctor to walk; the file was not checked"))
             return
         except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
-            report.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
+            share.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
             return
         self.found.extend(ctx.findings)
         self.pending.extend(ctx.pending)
@@ -138,9 +217,8 @@ def settle(pending: list[Pending], symbols: SymbolTable) -> list[Finding]:
         elif kind is None or kind not in item.accept:
             continue
         finding = item.finding
-        if item.describe is not None:
-            finding = Finding(finding.path, finding.line, finding.col, finding.rule, item.describe(kind),
-                              finding.end_line, finding.subject)
+        if item.template is not None:
+            finding = replace(finding, message=item.template.replace(values.KIND, values.KIND_NAMES.get(kind, kind)))
         settled.append(finding)
         if item.group is not None:
             done.add(item.group)

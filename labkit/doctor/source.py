@@ -2,6 +2,9 @@
 
 A file that cannot be read or parsed never stops a scan: it becomes a finding
 (``unreadable-file`` or ``syntax-error``) and the scan goes on with the next.
+Code for a newer Python than the one running (3.12-3.14) is read too, see
+:mod:`labkit.doctor.newer_syntax`. Only regular files are opened, without
+blocking, so a FIFO named ``x.py`` cannot hang a scan.
 Encodings follow Python's own rules (PEP 263): UTF-8 unless a coding cookie
 says otherwise, so a latin-1 file with its cookie is checked like any other.
 """
@@ -9,15 +12,18 @@ says otherwise, so a latin-1 file with its cookie is checked like any other.
 from __future__ import annotations
 
 import ast
-import io
+import os
+import stat
 import sys
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.doctor.findings import Finding
+from labkit.doctor.rules.unchecked import SYNTAX_ERROR, UNREADABLE_FILE
 
-PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+# The newest grammar the doctor reads, whatever Python runs it (see labkit.doctor.newer_syntax).
+NEWEST_READ = (3, 14)
+RUNNING = sys.version_info[:2]
 
 
 @dataclass(frozen=True)
@@ -34,29 +40,77 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
+        import io
+        import tokenize  # only for the rare file that is not UTF-8
+
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def load(path: Path, rel: str) -> Source | Finding:
-    """The parsed file, or the finding that explains why it was not checked."""
+def parse(text: str, rel: str) -> ast.Module:
+    """The tree of ``text``; newer syntax (3.12-3.14) is read through :mod:`labkit.doctor.newer_syntax`."""
     try:
-        data = path.read_bytes()
+        return ast.parse(text, filename=rel)
+    except SyntaxError:
+        from labkit.doctor import newer_syntax  # only files that failed to parse pay for its import
+
+        rewritten = newer_syntax.downgrade(text)
+        if rewritten is None:
+            raise
+        try:
+            return ast.parse(rewritten, filename=rel)
+        except SyntaxError:
+            pass
+        raise  # the error in the file as written, not in the rewrite
+
+
+def load(path: Path, rel: str, requires: tuple[int, int] | None = None) -> Source | Finding:
+    """The parsed file, or the finding that explains why it was not checked.
+
+    ``requires``: the oldest Python the project supports (its ``requires-python``). A file
+    that does not parse in a project for a Python newer than the grammar the doctor reads
+    is an ``info`` finding: it may well be valid there, so it must not fail a build.
+    """
+    try:
+        data = read_regular(path)
     except OSError as exc:
-        return Finding(rel, 1, 1, "unreadable-file", f"cannot read the file: {exc.strerror or exc}")
+        return UNREADABLE_FILE.at(rel, 1, 1, f"cannot read the file: {exc.strerror or exc}")
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-        return Finding(rel, 1, 1, "syntax-error", f"cannot decode the file as Python source: {reason}")
+        return SYNTAX_ERROR.at(rel, 1, 1, f"cannot decode the file as Python source: {reason}")
     try:
-        tree = ast.parse(text, filename=rel)
+        tree = parse(text, rel)
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = (exc.offset or 1) if exc.lineno else 1
-        return Finding(rel, line, max(col, 1), "syntax-error",
-                       f"not valid Python {PYTHON}: {exc.msg}; the file was not checked")
+        if requires is not None and requires > RUNNING:
+            # It may use syntax newer than the doctor knows of: say so, but do not fail a build on a guess.
+            return SYNTAX_ERROR.at(
+                rel, line, max(col, 1),
+                f"{exc.msg}: the project requires Python {requires[0]}.{requires[1]}, newer than the Python running "
+                f"the doctor ({RUNNING[0]}.{RUNNING[1]}); the file was not checked. Run the doctor with Python "
+                f"{requires[0]}.{requires[1]} to check it", severity="info")
+        return SYNTAX_ERROR.at(rel, line, max(col, 1),
+                               f"not valid Python ({exc.msg}), not even for Python {NEWEST_READ[0]}."
+                               f"{NEWEST_READ[1]}; the file was not checked")
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; absurdly deep nesting
-        return Finding(rel, 1, 1, "syntax-error", f"cannot parse the file: {exc}; the file was not checked")
+        return SYNTAX_ERROR.at(rel, 1, 1, f"cannot parse the file: {exc}; the file was not checked")
     return Source(text, tree, text.count("\n") + (0 if text.endswith("\n") or not text else 1))
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a FIFO, socket or device named ``*.py`` is refused without blocking on it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(0, "not a regular file (a FIFO, socket or device named like Python)")
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)

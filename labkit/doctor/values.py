@@ -33,6 +33,10 @@ TYPE = "type:"
 FACTORY = "factory:"
 
 SYNC_DB = frozenset({ENGINE, CONNECTION, SESSION})
+# How a message names a kind; KIND in a message template is replaced by it once the kind is known.
+KIND = "\x00kind\x00"
+KIND_NAMES = {ENGINE: "sync Engine", CONNECTION: "sync Connection", SESSION: "sync Session",
+              ASYNC_ENGINE: "AsyncEngine", ASYNC_SESSION: "AsyncSession", ASYNC_CONNECTION: "AsyncConnection"}
 ENGINES = frozenset({ENGINE, ASYNC_ENGINE})
 
 # SQLAlchemy's (and SQLModel's) public names, by their last dotted part: they are re-exported from many modules.
@@ -49,6 +53,10 @@ EXTERNAL: dict[str, str] = {
     "sessionmaker": FACTORY + SESSIONMAKER,
     "async_sessionmaker": FACTORY + ASYNC_SESSIONMAKER,
     "MetaData": TYPE + METADATA,
+}
+# Names outside SQLAlchemy that hand out its objects, by full symbol.
+EXTERNAL_SYMBOLS: dict[str, str] = {
+    "alembic.op.get_bind": FACTORY + CONNECTION,  # a migration's real Connection
 }
 _CALL = {SESSIONMAKER: SESSION, ASYNC_SESSIONMAKER: ASYNC_SESSION}
 _METHODS = {
@@ -85,6 +93,9 @@ NONE = Value(is_none=True)
 
 def external_kind(symbol: str) -> str | None:
     """``sqlalchemy.orm.Session`` -> ``type:session``; ``None`` for anything else."""
+    special = EXTERNAL_SYMBOLS.get(symbol)
+    if special is not None:
+        return special
     root, _, _ = symbol.partition(".")
     if root not in EXTERNAL_ROOTS:
         return None
@@ -120,6 +131,10 @@ class SymbolTable:
         self.first_party = first_party  # top-level names of the project's own modules
         self.bindings: dict[str, list[Value]] = {}
         self.returns: dict[str, Value] = {}
+        self.inferred: dict[str, list[Value]] = {}  # functions without a return annotation: what they return/yield
+        self.stars: dict[str, list[str]] = {}  # module -> the modules it star-imports
+        self.io: dict[str, list[Value]] = {}  # function -> values it calls database methods on (sync if they are)
+        self.passes: dict[str, list[str]] = {}  # function -> project functions it hands its session to
         self.defined_at: dict[str, tuple[str, int]] = {}
         self._memo: dict[str, str | None] = {}
 
@@ -128,8 +143,66 @@ class SymbolTable:
     def bind(self, symbol: str, value: Value) -> None:
         self.bindings.setdefault(symbol, []).append(value)
 
+    def merge(self, later: SymbolTable) -> None:
+        """Add what another share of the files (later in file order) learned, as if read after this one."""
+        for symbol, values in later.bindings.items():
+            self.bindings.setdefault(symbol, []).extend(values)
+        self.returns.update(later.returns)
+        for table, extra in ((self.inferred, later.inferred), (self.stars, later.stars), (self.io, later.io),
+                             (self.passes, later.passes)):
+            for key, items in extra.items():
+                table.setdefault(key, []).extend(items)  # type: ignore[arg-type]
+        for symbol, where in later.defined_at.items():
+            self.defined_at.setdefault(symbol, where)
+        self._memo.clear()
+
     def declare_return(self, symbol: str, value: Value) -> None:
         self.returns[symbol] = value
+
+    def infer_return(self, symbol: str, value: Value) -> None:
+        """A value a function without a return annotation returns (or, a generator, yields)."""
+        self.inferred.setdefault(symbol, []).append(value)
+
+    def star_import(self, module: str, source: str) -> None:
+        self.stars.setdefault(module, []).append(source)
+
+    def does_io(self, function: str, value: Value) -> None:
+        """``function`` calls a database method on ``value`` (blocking when the value is sync)."""
+        self.io.setdefault(function, []).append(value)
+
+    def hands_session(self, function: str, callee: str) -> None:
+        """``function`` passes the session it was given on to ``callee`` (a helper of the project)."""
+        self.passes.setdefault(function, []).append(callee)
+
+    def blocks(self, function: str, depth: int = 2, seen: frozenset[str] = frozenset()) -> str | None:
+        """The sync kind a function does database work on, or None.
+
+        Its own body counts, and (``depth`` 2) the body of a helper it hands its session to.
+        ``service.fetch`` where ``service = UserService()`` is ``UserService.fetch``: the method's body counts.
+        """
+        function = self._method_of_instance(self.canonical(function))
+        if function in seen:
+            return None
+        for value in self.io.get(function, ()):
+            kind = self.resolve(value)
+            if kind in SYNC_DB:
+                return kind
+        if depth > 1:
+            for callee in self.passes.get(function, ()):
+                kind = self.blocks(callee, depth - 1, seen | {function})
+                if kind is not None:
+                    return kind
+        return None
+
+    def _method_of_instance(self, function: str) -> str:
+        """``app.services.users.fetch`` where ``users = Users()`` -> ``app.services.Users.fetch``."""
+        if function in self.io or function in self.passes:
+            return function
+        owner, _, method = function.rpartition(".")
+        made = self.bindings.get(owner)
+        if made and len(made) == 1 and made[0].symbol is not None and made[0].ops == ("call",):
+            return f"{self.canonical(made[0].symbol)}.{method}"
+        return function
 
     # -- reading (after every file is in) ----------------------------------------
 
@@ -144,10 +217,21 @@ class SymbolTable:
                     if base is not None:
                         target = ".".join([base, *parts[cut:]])
                         break
+            if target is None and symbol not in self.bindings:
+                target = self._through_star(symbol)
             if target is None or target == symbol:
                 return symbol
             symbol = target
         return symbol
+
+    def _through_star(self, symbol: str) -> str | None:
+        """``app.routes.SessionLocal`` -> ``app.db.SessionLocal`` when app.routes did ``from app.db import *``."""
+        module, _, name = symbol.rpartition(".")
+        for source in self.stars.get(module, ()):
+            candidate = f"{source}.{name}"
+            if candidate in self.bindings or candidate in self.returns or candidate in self.inferred:
+                return candidate
+        return None
 
     def _alias(self, symbol: str) -> str | None:
         values = self.bindings.get(symbol)
@@ -179,8 +263,13 @@ class SymbolTable:
         return kind
 
     def resolve(self, value: Value, seen: frozenset[str] = frozenset()) -> str | None:
-        """The kind ``value`` holds, or ``None`` when that is not known for sure."""
+        """The kind ``value`` holds, or ``None`` when that is not known for sure.
+
+        The op ``io`` on a function asks another question: the sync kind it does database work on.
+        """
         ops = value.ops
+        if ops == ("io",) and value.symbol is not None:
+            return self.blocks(value.symbol)
         if value.kind is not None:
             kind: str | None = value.kind
         elif value.symbol is not None:
@@ -188,10 +277,15 @@ class SymbolTable:
             if ops and ops[0].startswith("meth:"):
                 # `db.make_engine()` (a function of a module) or `engine.connect()` (a method)?
                 member = self.canonical(f"{symbol}.{ops[0][5:]}")
-                if member in self.returns or external_kind(member) is not None:
+                if member in self.returns or member in self.inferred or external_kind(member) is not None:
                     symbol, ops = member, ("call", *ops[1:])
             if ops and ops[0] == "call" and symbol in self.returns and symbol not in seen:
                 kind = self.resolve(self.returns[symbol], seen | {symbol})
+                ops = ops[1:]
+            elif ops and ops[0] == "call" and symbol in self.inferred and symbol not in seen:
+                kinds = {self.resolve(v, seen | {symbol}) for v in self.inferred[symbol] if not v.is_none}
+                kinds.discard(None)
+                kind = kinds.pop() if len(kinds) == 1 else None  # returns of two kinds: not sure
                 ops = ops[1:]
             else:
                 kind = self.kind_of(symbol, seen)

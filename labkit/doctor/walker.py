@@ -18,8 +18,8 @@ before binding the left.
 
 Speed: one walk per file, hooks dispatched by node type (calls by callee
 name), leaves nobody asked about never visited, and the body of a function
-that has none of the words the selected rules react to (see
-:class:`labkit.doctor.rules.Loudness`) not walked at all.
+or class that has none of the words the selected rules react to (see
+:class:`labkit.doctor.loudness.Loudness`) not walked at all.
 """
 
 from __future__ import annotations
@@ -80,6 +80,50 @@ def is_route_decorator(decorator: ast.expr) -> bool:
     return any(kw.arg == "path" for kw in decorator.keywords)
 
 
+def is_middleware_decorator(decorator: ast.expr) -> bool:
+    """``@app.middleware("http")``: a function that runs on every request, like a route."""
+    return (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "middleware" and bool(decorator.args)
+            and isinstance(decorator.args[0], ast.Constant) and decorator.args[0].value == "http")
+
+
+def is_dispatch_method(node: ast.FunctionDef | ast.AsyncFunctionDef, enclosing: str) -> bool:
+    """``async def dispatch(self, request, call_next)`` of a ``BaseHTTPMiddleware``: runs on every request."""
+    names = [a.arg for a in node.args.args]
+    return (isinstance(node, ast.AsyncFunctionDef) and enclosing == "class" and node.name == "dispatch"
+            and len(names) == 3 and names[2] == "call_next")
+
+
+_DECLARATIONS = (ast.AnnAssign, ast.Assign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+
+
+_PRODUCERS = frozenset({"Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable", "AsyncIterable"})
+
+
+def _produced(annotation: ast.expr) -> ast.expr:
+    """``Iterator[Session]`` -> ``Session``: what a generator dependency hands out (else the annotation itself)."""
+    if isinstance(annotation, ast.Subscript):
+        base = annotation.value
+        name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+        if name in _PRODUCERS:
+            inner = annotation.slice
+            return inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else inner
+    return annotation
+
+
+def _depends_in(annotation: ast.expr) -> ast.expr | None:
+    """The ``Depends(...)`` inside ``Annotated[X, Depends(f)]``, if any."""
+    if isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple):
+        for item in annotation.slice.elts[1:]:
+            if isinstance(item, ast.Call):
+                return item
+    return None
+
+
 class Walker:
     """Walks trees for a fixed set of rule hooks (built once per scan, reused for every file).
 
@@ -95,6 +139,8 @@ class Walker:
         self.hooks = {cls: tuple(fns) for cls, fns in hooks.items() if fns and cls is not ast.Call}
         calls = dict(calls or {})
         self.call_any = tuple(hooks.get(ast.Call, ())) + tuple(calls.pop(None, ()))
+        self.call_at_import = tuple(calls.pop("@import", ()))  # every call that runs at import time
+        self.call_in_async_route = tuple(calls.pop("@async-route", ()))  # every call in an async def route
         self.call_named = {name: tuple(fns) for name, fns in calls.items() if fns}
         self.ctx: FileContext | None = None
         structural: dict[type, Callable[[Any], None]] = {
@@ -105,6 +151,7 @@ class Walker:
             ast.With: self._with, ast.AsyncWith: self._with, ast.For: self._for, ast.AsyncFor: self._for,
             ast.Import: self._import, ast.ImportFrom: self._import_from,
             ast.Global: self._global, ast.Nonlocal: self._global, ast.Call: self._call,
+            ast.Return: self._returned, ast.Yield: self._returned,
         }
         self._structural = structural
         self._dispatch: dict[type, Callable[[Any], None]] = {}
@@ -158,6 +205,12 @@ class Walker:
         ctx = self._ctx
         for hook in self.call_any:
             hook(node, ctx)
+        if self.call_at_import and not ctx.functions and ctx.main_guard == 0:
+            for hook in self.call_at_import:
+                hook(node, ctx)
+        elif self.call_in_async_route and ctx.in_async_route:
+            for hook in self.call_in_async_route:
+                hook(node, ctx)
         func = node.func
         if isinstance(func, ast.Attribute):
             name: str | None = func.attr
@@ -203,10 +256,17 @@ class Walker:
         if node.returns is not None:
             self.visit(node.returns)
         scope = Scope("function", node, is_async=isinstance(node, ast.AsyncFunctionDef),
-                      is_route=ctx.asgi_routes and any(is_route_decorator(d) for d in node.decorator_list))
-        if ctx.scope.kind == "module" and node.returns is not None:
-            ctx.symbols.declare_return(f"{ctx.module}.{node.name}", ctx.type_value(node.returns).then("instance"))
-        if not (scope.is_async and scope.is_route) and ctx.quiet(node):
+                      is_route=ctx.asgi_routes and (any(is_route_decorator(d) or is_middleware_decorator(d)
+                                                        for d in node.decorator_list)
+                                                    or is_dispatch_method(node, ctx.scope.kind)))
+        if ctx.scope.kind == "module":
+            declared = ctx.type_value(_produced(node.returns)).then("instance") if node.returns else UNKNOWN
+            if declared is not UNKNOWN:
+                ctx.symbols.declare_return(f"{ctx.module}.{node.name}", declared)
+            else:  # no annotation, or one naming nothing known: what the body returns may say more
+                scope.returns_into = f"{ctx.module}.{node.name}"
+        constructor = node.name == "__init__" and ctx.scope.kind == "class"  # self.db = db: methods read it back
+        if not (scope.is_async and scope.is_route) and not constructor and ctx.quiet(node):
             ctx.bind(node.name, UNKNOWN, node)  # nothing in the body can matter to any rule: not walked
             return
         self._bind_parameters(node.args, scope, annotated=True)
@@ -233,12 +293,32 @@ class Walker:
         self._visit_all(node.decorator_list)
         self._visit_all(node.bases)
         self._visit_all([kw.value for kw in node.keywords])
+        if ctx.quiet(node) and all(isinstance(item, _DECLARATIONS) or _is_docstring(item) for item in node.body):
+            # models, schemas, services: fields no rule reacts to (a statement that does something is walked);
+            # the hooks on its methods still see them, as hooks on a function see it before its body
+            self._method_hooks(node)
+            ctx.bind(node.name, UNKNOWN, node)
+            return
         ctx.push(Scope("class", node))
         try:
             self._visit_all(node.body)
         finally:
             ctx.pop()
         ctx.bind(node.name, UNKNOWN, node)
+
+    def _method_hooks(self, node: ast.ClassDef) -> None:
+        """The rules' hooks on each method of a class whose body is not walked."""
+        ctx = self._ctx
+        methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        if not methods or not (self.hooks.get(ast.FunctionDef) or self.hooks.get(ast.AsyncFunctionDef)):
+            return
+        ctx.push(Scope("class", node))
+        try:
+            for method in methods:
+                for hook in self.hooks.get(method.__class__, ()):
+                    hook(method, ctx)
+        finally:
+            ctx.pop()
 
     def _outer_arguments(self, args: ast.arguments) -> None:
         """Defaults and annotations run where the function is defined, not where it runs."""
@@ -250,13 +330,44 @@ class Walker:
 
     def _bind_parameters(self, args: ast.arguments, scope: Scope, annotated: bool) -> None:
         ctx = self._ctx
-        for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
+        positional = (*args.posonlyargs, *args.args)
+        defaults: dict[str, ast.expr] = dict(zip((a.arg for a in positional[len(positional) - len(args.defaults):]),
+                                                 args.defaults))
+        defaults.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+        for arg in (*positional, args.vararg, *args.kwonlyargs, args.kwarg):
             if arg is None:
                 continue
+            value = UNKNOWN
             if annotated and arg.annotation is not None:
-                scope.names[arg.arg] = ctx.type_value(arg.annotation).then("instance")
-            else:
-                scope.names[arg.arg] = UNKNOWN
+                value = ctx.type_value(arg.annotation).then("instance")
+                if value is UNKNOWN:  # `db: Annotated[Any, Depends(get_db)]`: what the dependency gives
+                    value = self._dependency(_depends_in(arg.annotation))
+            if value is UNKNOWN and annotated:
+                value = self._dependency(defaults.get(arg.arg))  # `db=Depends(get_db)`
+            scope.names[arg.arg] = value
+
+    def _dependency(self, node: ast.expr | None) -> Value:
+        """What ``Depends(f)`` hands a parameter: what ``f`` returns, or yields (decided once every file is read)."""
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.func, (ast.Name, ast.Attribute))):
+            return UNKNOWN
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+        if name != "Depends":
+            return UNKNOWN
+        provider = node.args[0]
+        if not isinstance(provider, (ast.Name, ast.Attribute)):
+            return UNKNOWN
+        return self._ctx.value(provider).then("call")
+
+    def _returned(self, node: ast.Return | ast.Yield) -> None:
+        """``return x`` / ``yield x`` in a module-level function: what calling it (or Depends on it) gives."""
+        if node.value is None:
+            return
+        self.visit(node.value)
+        target = self._ctx.scope.returns_into
+        if target is not None:
+            value = self._ctx.value(node.value)
+            if value is not UNKNOWN:
+                self._ctx.symbols.infer_return(target, value)
 
     # -- branches ------------------------------------------------------------------
 
@@ -339,6 +450,10 @@ class Walker:
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) \
                 and target.value.attr == "state":
             ctx.symbols.bind(f"@state.{target.attr}", value)  # app.state.engine = ... (in a lifespan)
+        elif isinstance(target, ast.Attribute):
+            attribute = ctx.self_attribute(target)  # self.db = db (in __init__), read back by the methods
+            if attribute is not None:
+                ctx.symbols.bind(attribute, value)
 
     def _literal(self, node: ast.AST | None) -> object | None:
         if isinstance(node, ast.Constant):
@@ -368,6 +483,8 @@ class Walker:
         for alias in node.names:
             if alias.name == "*":
                 ctx.star_modules.append(base)
+                if ctx.scope.kind == "module":
+                    ctx.symbols.star_import(ctx.module, base)
                 continue
             self._alias(alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name, node)
 

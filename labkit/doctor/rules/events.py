@@ -12,13 +12,20 @@ import ast
 
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, keyword, string
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-ON_EVENT = "on-event"
+ON_EVENT = Rule(
+    id="on-event",
+    finds="`@app.on_event(...)`, `add_event_handler(...)`, `FastAPI(on_startup=..., on_shutdown=...)`",
+    hint="Use one lifespan: setup before `yield`, teardown after it, and `FastAPI(lifespan=lifespan)`.",
+    notebooks=("02-lifespan-and-shutdown",),
+    severity="warning",
+)
 _EVENTS = frozenset({"startup", "shutdown"})
 _APP_CLASSES = frozenset({"FastAPI", "Starlette", "APIRouter", "Router"})
 
 
+@ON_EVENT.on_call("on_event", "add_event_handler", *_APP_CLASSES)
 def on_event(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr in ("on_event", "add_event_handler"):
@@ -40,5 +47,3 @@ def on_event(node: ast.Call, ctx: FileContext) -> None:
                        f"{symbol.rpartition('.')[2]}({name}=...) registers hooks one by one, which is deprecated: "
                        "setup and teardown live apart, so nothing pairs the engine with its dispose()")
 
-
-HOOKS = (RuleHooks(ON_EVENT, calls=((frozenset({"on_event", "add_event_handler"}) | _APP_CLASSES, on_event),)),)

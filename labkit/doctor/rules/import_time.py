@@ -11,17 +11,68 @@ between uses, which is why test suites share one that way.
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import dotted, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-ENGINE_AT_IMPORT = "engine-at-import"
-CREATE_ALL_AT_IMPORT = "create-all-at-import"
+ENGINE_AT_IMPORT = Rule(
+    id="engine-at-import",
+    finds="`create_engine` / `create_async_engine` called at module level (or a factory declared to "
+          "return an engine, called there)",
+    hint="Build the engine in the app's lifespan (or a factory the lifespan calls) and dispose() it on "
+         "the way out; `engine = None` at module level is fine.",
+    notebooks=("01-import-time-engine",),
+    severity="warning",
+)
+CREATE_ALL_AT_IMPORT = Rule(
+    id="create-all-at-import",
+    finds="`metadata.create_all(...)` at module level",
+    hint="Create tables at startup (in the lifespan), or better with migrations run once before the app starts.",
+    notebooks=("01-import-time-engine",),
+    severity="warning",
+)
 _ENGINE_FACTORIES = frozenset({values.FACTORY + values.ENGINE, values.FACTORY + values.ASYNC_ENGINE})
 
 
+_TARGETS = "engine-at-import:targets"  # id of an assigned value -> the name it is bound to
+_BUILT = "engine-at-import:built"  # (call, bound name, engine function) waiting for the end of the file
+_DISPOSED = "engine-at-import:disposed"  # bound name -> line of its first .dispose()
+
+
+def _state(ctx: FileContext, key: str, empty: object) -> Any:
+    found = ctx.state.get(key)
+    if found is None:
+        found = ctx.state[key] = empty
+    return found
+
+
+ENGINE_AT_IMPORT.loud("create_engine", "create_async_engine")  # a class body that builds one is walked
+
+
+@ENGINE_AT_IMPORT.on_node(ast.Assign, ast.AnnAssign)
+def remember_target(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> None:
+    """Which name an engine is bound to, so a later ``name.dispose()`` can be matched to it."""
+    if ctx.functions or not isinstance(node.value, ast.Call):
+        return  # only engines built at import time are reported
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if len(targets) == 1:
+        name = dotted(targets[0])
+        if name is not None:
+            _state(ctx, _TARGETS, {})[id(node.value)] = name
+
+
+@ENGINE_AT_IMPORT.on_call("dispose")
+def remember_dispose(node: ast.Call, ctx: FileContext) -> None:
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "dispose":
+        name = dotted(node.func.value)
+        if name is not None:
+            _state(ctx, _DISPOSED, {}).setdefault(name.rpartition(".")[2], node.lineno)
+
+
+@ENGINE_AT_IMPORT.on_call(where="import")
 def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
     if not ctx.at_import_time or not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -29,22 +80,37 @@ def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
     if symbol is None:
         return
     name = symbol.rpartition(".")[2]
-    where = "when the module is imported"
     if values.external_kind(symbol) in _ENGINE_FACTORIES:
         poolclass = keyword(node, "poolclass")
         if poolclass is not None and (ctx.symbol(poolclass) or "").endswith("NullPool"):
             return  # no pool to outlive the app (the usual fix for engines shared by tests)
-        ctx.report(ENGINE_AT_IMPORT, node,
-                   f"{name}() runs {where}: the engine and its pool belong to the process, not the app; "
-                   "they are bound to the URL of import time and never disposed")
+        bound = _state(ctx, _TARGETS, {}).get(id(node))
+        _state(ctx, _BUILT, []).append((node, bound, name))
         return
     root = symbol.split(".", 1)[0]
     if root in ctx.first_party or symbol.startswith(ctx.module + "."):
         ctx.defer(ENGINE_AT_IMPORT, node, ctx.value(node), values.ENGINES,
-                  f"{name}() returns an engine and runs {where}: the engine belongs to the process, "
-                  "not the app, and is never disposed")
+                  f"{name}() returns an engine and runs when the module is imported: the engine belongs to the "
+                  "process, not the app, and is bound to the settings of import time")
 
 
+@ENGINE_AT_IMPORT.on_finish
+def report_engines(ctx: FileContext) -> None:
+    """The engines built at import, with what happens to them said truly: disposed somewhere, or never."""
+    disposed: dict[str, int] = ctx.state.get(_DISPOSED) or {}  # type: ignore[assignment]
+    for node, bound, name in ctx.state.get(_BUILT) or ():  # type: ignore[attr-defined]
+        line = disposed.get(bound.rpartition(".")[2]) if bound else None
+        if line is not None:
+            fate = (f"its dispose() at line {line} runs outside the app's lifespan, so the app cannot build "
+                    "it again for another URL or event loop")
+        else:
+            fate = "nothing in this module disposes it"
+        ctx.report(ENGINE_AT_IMPORT, node,
+                   f"{name}() runs when the module is imported: the engine and its pool belong to the process, "
+                   f"not the app, and are bound to the URL of import time; {fate}")
+
+
+@CREATE_ALL_AT_IMPORT.on_call("create_all")
 def create_all_at_import(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if not (isinstance(func, ast.Attribute) and func.attr == "create_all") or not ctx.at_import_time:
@@ -57,8 +123,3 @@ def create_all_at_import(node: ast.Call, ctx: FileContext) -> None:
     else:  # `meta = MetaData()` ... `meta.create_all(engine)`
         ctx.defer(CREATE_ALL_AT_IMPORT, node, ctx.value(func.value), frozenset({values.METADATA}), message)
 
-
-HOOKS = (
-    RuleHooks(ENGINE_AT_IMPORT, calls=((None, engine_at_import),)),
-    RuleHooks(CREATE_ALL_AT_IMPORT, calls=((frozenset({"create_all"}), create_all_at_import),)),
-)

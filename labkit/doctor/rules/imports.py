@@ -18,9 +18,16 @@ import ast
 from collections.abc import Iterator
 
 from labkit.doctor.context import FileContext
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-SWALLOWED_IMPORT_ERROR = "swallowed-import-error"
+SWALLOWED_IMPORT_ERROR = Rule(
+    id="swallowed-import-error",
+    finds="a `try` around imports of the project's own modules or `include_router` whose handler "
+          "swallows the error (`pass`, log only)",
+    hint="Let it fail: a router or model module that does not import should stop the app at startup, "
+         "not vanish from it.",
+    notebooks=("10-one-app-one-database",),
+)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _LOGGING = frozenset({
     "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "msg", "print", "print_exc",
@@ -82,6 +89,7 @@ def _swallows(handler: ast.ExceptHandler) -> str | None:
     return "only logs" if logs else "passes"
 
 
+@SWALLOWED_IMPORT_ERROR.on_node(ast.Try, ast.TryStar)
 def swallowed_import_error(node: ast.Try, ctx: FileContext) -> None:
     guarded = list(_guarded(node.body, ctx))
     if not guarded:
@@ -100,5 +108,3 @@ def swallowed_import_error(node: ast.Try, ctx: FileContext) -> None:
                    "fails, the app starts without that part and nothing stops it")
         return
 
-
-HOOKS = (RuleHooks(SWALLOWED_IMPORT_ERROR, ((ast.Try, swallowed_import_error), (ast.TryStar, swallowed_import_error))),)

@@ -21,9 +21,14 @@ from dataclasses import dataclass
 
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, dotted, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-DUPLICATE_MIDDLEWARE = "duplicate-middleware"
+DUPLICATE_MIDDLEWARE = Rule(
+    id="duplicate-middleware",
+    finds="the same middleware class added twice to the same app",
+    hint="Add each middleware once, in one place (the last one added is the outermost).",
+    notebooks=("09-middleware-twice-and-order",),
+)
 _STATE = "duplicate-middleware:adds"
 
 
@@ -56,6 +61,7 @@ def _options(call: ast.Call, skip: int) -> str:
     return ast.dump(rest)
 
 
+@DUPLICATE_MIDDLEWARE.on_call("add_middleware")
 def add_middleware(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if not (isinstance(func, ast.Attribute) and func.attr == "add_middleware"):
@@ -68,6 +74,7 @@ def add_middleware(node: ast.Call, ctx: FileContext) -> None:
     _adds(ctx).append(Added((_scope_id(ctx), app), name, node, ctx.branch, _options(node, 1)))
 
 
+@DUPLICATE_MIDDLEWARE.on_node(ast.Assign)
 def middleware_list(node: ast.Assign, ctx: FileContext) -> None:
     """``app = FastAPI(middleware=[Middleware(CORSMiddleware, ...), ...])``."""
     call = node.value
@@ -101,6 +108,7 @@ def _same_use(first: Added, second: Added) -> bool:
     return first.cls.split(".", 1)[0] in ("starlette", "fastapi")
 
 
+@DUPLICATE_MIDDLEWARE.on_finish
 def finish(ctx: FileContext) -> None:
     seen: dict[tuple[tuple[int, str], str], list[Added]] = {}
     for added in _adds(ctx):
@@ -115,6 +123,3 @@ def finish(ctx: FileContext) -> None:
                 break
         earlier.append(added)
 
-
-HOOKS = (RuleHooks(DUPLICATE_MIDDLEWARE, ((ast.Assign, middleware_list),),
-                   calls=((frozenset({"add_middleware"}), add_middleware),), finish=finish),)

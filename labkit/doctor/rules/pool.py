@@ -18,13 +18,21 @@ import ast
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import integer, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-OVERSIZED_POOL = "oversized-pool"
+OVERSIZED_POOL = Rule(
+    id="oversized-pool",
+    finds="`pool_size + max_overflow` above a limit (default 30, `--pool-limit`), or `max_overflow=-1`",
+    hint="Size the pool from the server's max_connections: (pool_size + max_overflow) x processes "
+         "must stay below it.",
+    notebooks=("07-connection-pool",),
+    severity="warning",
+)
 DEFAULT_SIZE, DEFAULT_OVERFLOW = 5, 10
 _ENGINE_FACTORIES = frozenset({values.FACTORY + values.ENGINE, values.FACTORY + values.ASYNC_ENGINE})
 
 
+@OVERSIZED_POOL.on_call("create_engine", "create_async_engine")
 def oversized_pool(node: ast.Call, ctx: FileContext) -> None:
     if not node.keywords or not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -51,5 +59,3 @@ def oversized_pool(node: ast.Call, ctx: FileContext) -> None:
                    f"pool_size={size} + max_overflow={overflow} = {size + overflow} connections per process, "
                    f"above {limit}: times workers and replicas it outgrows max_connections")
 
-
-HOOKS = (RuleHooks(OVERSIZED_POOL, calls=((frozenset({"create_engine", "create_async_engine"}), oversized_pool),)),)

@@ -25,9 +25,16 @@ import re
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, dotted, string
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-RAW_SQL = "raw-sql-string"
+RAW_SQL = Rule(
+    id="raw-sql-string",
+    finds="`.execute(\"...\")` / `.scalar(\"...\")` / `.scalars(\"...\")` / `.stream(\"...\")` with a SQL "
+          "string instead of `text(...)`",
+    hint="Wrap the SQL in `text(\"...\")` (bind values as `:name`), or send a raw string with "
+         "`conn.exec_driver_sql(...)`.",
+    notebooks=("05-async-session-pitfalls",),
+)
 METHODS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "scalar_one"})
 SQL_START = re.compile(
     r"\s*(select|insert|update|delete|with|create|drop|alter|truncate|begin|commit|rollback|set|show|explain"
@@ -40,6 +47,7 @@ RAW_DRIVERS = ("asyncpg", "psycopg", "psycopg2", "sqlite3", "aiosqlite", "pymysq
 _SQLALCHEMY = frozenset({values.SESSION, values.ASYNC_SESSION, values.CONNECTION, values.ASYNC_CONNECTION})
 
 
+@RAW_SQL.on_call(*METHODS)
 def raw_sql(node: ast.Call, ctx: FileContext) -> None:
     func = node.func
     if not isinstance(func, ast.Attribute) or func.attr not in METHODS:
@@ -60,5 +68,3 @@ def raw_sql(node: ast.Call, ctx: FileContext) -> None:
     in_sqlalchemy_file = ctx.imports("sqlalchemy", "sqlmodel") and not ctx.imports(*RAW_DRIVERS)
     ctx.defer(RAW_SQL, node, ctx.value(func.value), _SQLALCHEMY, message, unknown_too=in_sqlalchemy_file)
 
-
-HOOKS = (RuleHooks(RAW_SQL, calls=((METHODS, raw_sql),)),)

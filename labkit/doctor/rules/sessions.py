@@ -15,11 +15,17 @@ import ast
 from labkit.doctor import values
 from labkit.doctor.context import FileContext
 from labkit.doctor.literals import argument, dotted, keyword
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Rule
 
-SESSIONMAKER_ASYNC = "sessionmaker-with-async-engine"
+SESSIONMAKER_ASYNC = Rule(
+    id="sessionmaker-with-async-engine",
+    finds="`sessionmaker(...)` bound to an async engine without `class_=AsyncSession`",
+    hint="Use `async_sessionmaker(engine)` (or `sessionmaker(engine, class_=AsyncSession)`).",
+    notebooks=("05-async-session-pitfalls",),
+)
 
 
+@SESSIONMAKER_ASYNC.on_call("sessionmaker")
 def sessionmaker_with_async_engine(node: ast.Call, ctx: FileContext) -> None:
     if not isinstance(node.func, (ast.Name, ast.Attribute)):
         return
@@ -37,5 +43,3 @@ def sessionmaker_with_async_engine(node: ast.Call, ctx: FileContext) -> None:
               f"sessionmaker() bound to {name}, an AsyncEngine, makes sync Session objects that fail when used; "
               "use async_sessionmaker()")
 
-
-HOOKS = (RuleHooks(SESSIONMAKER_ASYNC, calls=((frozenset({"sessionmaker"}), sessionmaker_with_async_engine),)),)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import ast
 
 from labkit.doctor.context import FileContext
-from labkit.doctor.rules import RuleHooks
+from labkit.doctor.rule import Hooks
 
 SKIP_STRINGS = "shared:skip-strings"  # ids of constants that are docstrings or parts of f-strings
 AWAITED = "shared:awaited"  # ids of calls under `await`
+# Not a rule: hooks several rules rely on, always wired.
+SHARED = Hooks()
 
 
 def skipped_strings(ctx: FileContext) -> set[int]:
@@ -30,14 +32,14 @@ def awaited(ctx: FileContext) -> set[int]:
     return found  # type: ignore[return-value]
 
 
+@SHARED.on_node(ast.Expr)
 def _docstring(node: ast.Expr, ctx: FileContext) -> None:
     value = node.value
     if isinstance(value, ast.Constant) and isinstance(value.value, str):
         skipped_strings(ctx).add(id(value))
 
 
+@SHARED.on_node(ast.Await)
 def _await(node: ast.Await, ctx: FileContext) -> None:
     awaited(ctx).add(id(node.value))
 
-
-HOOKS = (RuleHooks("", ((ast.Expr, _docstring), (ast.Await, _await))),)
