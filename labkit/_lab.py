@@ -256,9 +256,10 @@ class Lab:
         return checklist
 
     def hint(self, which: int | None = None) -> Hint | Code:
-        """The next rung of a requirement's hints: a nudge, the idea and the API, then the reference diff.
+        """The next rung of a requirement's hints: the nudge, the idea and the API, then the reference diff.
 
-        Without a number: the first requirement the last check left open.
+        The checklist already shows the nudge under each ✗, so the first call gives the idea and the
+        API. Without a number: the first requirement the last check left open.
         """
         requirements = self._requirements()
         if which is None:
@@ -272,7 +273,7 @@ class Lab:
         req = requirements[which - 1]
         record = learner_progress.read(self._work_root, self.scenario.name)
         rungs = len(req.hints) + (1 if req.steps else 0)
-        rung = min(record.hints.get(req.name, 0) + 1, rungs)
+        rung = min(record.hints.get(req.name, 1) + 1, rungs)  # rung 1, the nudge, came with the checklist
         learner_progress.record_hint(self._work_root, self.scenario.name, req.name, rung)
         if rung <= len(req.hints):
             return Hint(which, req.title, rung, rungs, req.hints[rung - 1])

@@ -31,12 +31,13 @@ class Record:
     core_done: bool = False  # sticky: once every core requirement passed on the learner's own copy
     all_done: bool = False  # sticky, likewise for every requirement
     reference_done: bool = False  # the reference walk-through's copy passed every requirement
-    hints: dict[str, int] = field(default_factory=dict)  # requirement name -> highest rung shown
+    hints: dict[str, int] = field(default_factory=dict)  # requirement name -> highest rung lab.hint() showed
     last_check: str = ""  # local time, minutes
 
     @property
     def hints_used(self) -> int:
-        return sum(self.hints.values())
+        """Rungs climbed with lab.hint(), past the nudge every ✗ shows anyway."""
+        return sum(max(rung - 1, 0) for rung in self.hints.values())
 
     @property
     def status(self) -> str:

@@ -141,15 +141,15 @@ def test_a_syntax_error_in_the_learners_file_names_file_and_line(work_root: Path
 # -- hints and progress ----------------------------------------------------------------------------
 
 
-def test_hints_climb_from_a_nudge_to_the_reference_diff(work_root: Path) -> None:
+def test_hints_climb_from_the_nudge_to_the_reference_diff(work_root: Path) -> None:
     lab = learner(work_root)
-    lab.check()
-    first, second, third, again = lab.hint(), lab.hint(), lab.hint(), lab.hint()
-    assert str(first).startswith("Hint 1 of 3 for 1. GREETING says hello") and "What does the app say first?" in str(first)
-    assert "Set GREETING to 'hello'." in str(second)
+    checklist = lab.check()
+    assert "hint: What does the app say first?" in str(checklist)  # rung 1 comes with the ✗
+    second, third, again = lab.hint(), lab.hint(), lab.hint()
+    assert str(second).startswith("Hint 2 of 3 for 1. GREETING says hello") and "Set GREETING to 'hello'." in str(second)
     assert '+GREETING = "hello"' in str(third) and "the reference step" in str(third)
     assert str(again) == str(third)  # the ladder ends at the diff
-    assert "Hint 1 of 3" in first._repr_html_()
+    assert "Hint 2 of 3" in second._repr_html_()
 
 
 def test_progress_says_core_done_with_hints_then_all_done(work_root: Path) -> None:
