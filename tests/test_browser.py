@@ -388,6 +388,10 @@ def _screenshot_key_cells(page: Page, panel: Locator, out: Path, last_verdict: s
         "diff": f"c => [...c.querySelectorAll('{DIFF_PRE}')].some({IS_DIFF})",
         "table": """c => !!c.querySelector('[data-mime-type="text/html"] table')""",
         "plot": """c => !!c.querySelector('[data-mime-type="image/png"] img')""",
+        "checklist": """c => [...c.querySelectorAll('[data-mime-type="text/html"]')]"""
+                     """.some(o => /: \\d+ of \\d+ pass/.test(o.textContent))""",
+        "hint": """c => [...c.querySelectorAll('[data-mime-type="text/html"]')]"""
+                """.some(o => /^Hint \\d+ of \\d+ for/.test(o.textContent.trim()))""",
         "last-verdict": f"c => [...c.querySelectorAll('{STDOUT}')]"
                         f".some(o => o.textContent.includes({json.dumps(last_verdict)}))",
     }
@@ -477,6 +481,10 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
         # is an interactive frontend, unlike nbval, so every lab.check() cell carries one
         finished = panel.locator('[data-mime-type="text/html"]').filter(has_text=re.compile(r"^[✓✗] checking work/"))
         assert finished.count() >= 1, "no live status line for lab.check() in JupyterLab"
+        # the checklist renders as HTML: one ✓/✗ line per requirement and the count
+        checklists = panel.locator('[data-mime-type="text/html"]').filter(has_text=re.compile(r": \d+ of \d+ pass"))
+        assert checklists.count() >= 1, "no lab.check() checklist rendered"
+        assert checklists.first.locator("text=✗").count() >= 1, "the learner's untouched copy shows no ✗"
 
         # Run All ran the folded cells too (every prompt and every saved cell is numbered, below);
         # the learner now asks for the solution: the fold opens

@@ -18,6 +18,8 @@ RELOADS = 2
 WORKER_STARTED = re.compile(r"Started server process \[(\d+)\]")
 BOOTSTRAP = ("bootstrapping phase", "Safe importing of main module", "freeze_support")
 
+STARTUP = 30  # seconds for the reloader and its worker to answer; a busy 2-core machine needs more than 10
+
 
 class Reloads(NamedTuple):  # a NamedTuple: check.py is loaded outside sys.modules, where dataclasses fail
     reloader: int  # the pid of the process launched
@@ -40,7 +42,7 @@ def _reload_twice(ctx: Context) -> Reloads:
     last_id = max((i for i, _ in _starts(ctx)), default=0)
     baseline = ctx.pg.connections()
     try:
-        srv = ctx.lab.launch(["python", "-m", "app.main"], port=free_port(), ready_path="/health", timeout=12)
+        srv = ctx.lab.launch(["python", "-m", "app.main"], port=free_port(), ready_path="/health", timeout=STARTUP)
     except AppExited as exc:
         why = (" With reload, the worker imports the app by name: uvicorn.run needs \"app.main:app\", "
                "not the app object." if "import string" in exc.logs else "")
@@ -52,7 +54,7 @@ def _reload_twice(ctx: Context) -> Reloads:
                 "The reload worker died at birth (\"...before the current process has finished its bootstrapping "
                 "phase\"): it re-runs app/main.py as __mp_main__, and the module-level uvicorn.run() starts yet "
                 "another process. Only start the server when __name__ == \"__main__\".") from None
-        raise AssertionError(f"`python -m app.main` did not answer HTTP within 12 s: {last_error(exc.logs)}") from None
+        raise AssertionError(f"`python -m app.main` did not answer HTTP within {STARTUP} s: {last_error(exc.logs)}") from None
     with srv:
         response = srv.get("/starts")
         assert response.status_code == 200, f"GET /starts answered {response.status_code}: {response.text[:200]}"

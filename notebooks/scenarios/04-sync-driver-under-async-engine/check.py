@@ -53,9 +53,10 @@ def loop_stays_free(ctx: Context) -> None:
     assert slowest < HEALTH_LIMIT, (
         f"While {REPORTS} reports of {SECONDS} s ran, GET /health took up to {slowest:.1f} s: the event loop is "
         "blocked by a psycopg2 call inside an async def route.")
-    assert burst.wall_seconds < SERIAL / 2, (
-        f"{REPORTS} reports of {SECONDS} s took {burst.wall_seconds:.1f} s in all; side by side they take well "
-        f"under {SERIAL / 2:.1f} s. Is the pool (pool_size + max_overflow) smaller than {REPORTS}?")
+    # one after another they cannot take less than SERIAL; 0.8 of it leaves a busy machine room to start 20 connections
+    assert burst.wall_seconds < SERIAL * 0.8, (
+        f"{REPORTS} reports of {SECONDS} s took {burst.wall_seconds:.1f} s in all; one after another they take "
+        f"{SERIAL:.0f} s. Is the pool (pool_size + max_overflow) smaller than {REPORTS}?")
 
 
 @requirement(core=False, edit="app/dburl.py", step=(2, 3), hints=(
