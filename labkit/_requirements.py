@@ -234,6 +234,11 @@ def judge(requirement: Requirement, number: int, context: Context, on_timeout: C
     return Outcome(number, requirement, False, _explain(error, context.workdir), seconds)
 
 
+def _code(text: str) -> str:
+    """Inline code on labkit's light cards, styled here: JupyterLab's dark theme would paint it dark."""
+    return f'<code style="background:#eaeef2;color:#1f2328;padding:0 3px;border-radius:3px">{text}</code>'
+
+
 @dataclass(frozen=True)
 class Hint:
     """One rung of a requirement's hint ladder, as text."""
@@ -254,7 +259,7 @@ class Hint:
     def _repr_html_(self) -> str:
         import html
 
-        more = f" &middot; <code>lab.hint({self.number})</code> again for the next" if self.rung < self.rungs else ""
+        more = f" &middot; {_code(f'lab.hint({self.number})')} again for the next" if self.rung < self.rungs else ""
         return (
             f'<div style="background:#f8f8f8;color:#1f2328;padding:6px 10px;border-radius:3px;'
             f'border-left:4px solid #6639ba"><div style="color:#57606a">Hint {self.rung} of {self.rungs} for '
@@ -331,12 +336,12 @@ class Checklist:
                 detail = (
                     f'<div style="margin:2px 0 0 1.6em;white-space:pre-wrap">{html.escape(outcome.message)}</div>'
                     f'<div style="margin:2px 0 0 1.6em;color:#6639ba">hint: {html.escape(req.hints[0])} '
-                    f"(more: <code>lab.hint({outcome.number})</code>)</div>"
+                    f"(more: {_code(f'lab.hint({outcome.number})')})</div>"
                 )
             rows.append(
                 f'<div style="margin:4px 0"><span style="color:{colour};font-weight:700">{mark}</span> '
                 f"{outcome.number}. {html.escape(req.title)} "
-                f'<span style="color:#57606a">[{req.tier}, <code>{html.escape(req.edit)}</code>]</span>{detail}</div>'
+                f'<span style="color:#57606a">[{req.tier}, {_code(html.escape(req.edit))}]</span>{detail}</div>'
             )
         # a light card of its own, as listings have: readable on JupyterLab's light and dark themes
         return (
