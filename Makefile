@@ -59,7 +59,8 @@ soak: $(STAMP)
 # Binder requirements derived from it.
 lock:
 	uv pip compile pyproject.toml --extra workbook --extra test --universal --python-version 3.11 -o requirements.lock
-	$(PYTHON) tools/binder_requirements.py
+	$(MAKE) $(STAMP)
+	$(BIN)/python tools/binder_requirements.py
 
 clean-venv:
 	rm -rf $(VENV)
