@@ -31,9 +31,10 @@ PYTEST_ARGS ?=
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The fast tier: tests marked unit, no notebooks, a few seconds.
+# The fast tier: tests marked unit, no notebooks, one process, a few seconds. addopts is
+# replaced because it names nbval's options (and the workers), which -p no:nbval does not know.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m unit -p no:nbval
+	$(BIN)/python -m pytest -m unit -p no:nbval -o addopts="-ra -p no:cacheprovider"
 
 # Lint, format and types (configured in pyproject.toml).
 check: $(STAMP)
