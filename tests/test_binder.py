@@ -431,6 +431,9 @@ def test_the_binder_link_opens_jupyterlab_on_the_setup_notebook() -> None:
                               "notebooks/00-setup.ipynb")
     assert hub == ("https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fowner%2Frepo.git"
                    "&branch=v1.0&urlpath=lab%2Ftree%2Frepo%2Fnotebooks%2F00-setup.ipynb")
+    into_work = binder_link.hub_url("https://hub.example.org", "https://github.com/owner/repo", "v1.0",
+                                    "notebooks/00-setup.ipynb", folder="work/repo")
+    assert "&targetpath=work%2Frepo&urlpath=lab%2Ftree%2Fwork%2Frepo%2Fnotebooks%2F00-setup.ipynb" in into_work
 
 
 def test_the_links_are_pinned_and_one_per_notebook(tmp_path: Path) -> None:

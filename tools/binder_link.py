@@ -48,12 +48,17 @@ def build_url(remote_url: str, ref: str) -> str:
     return f"{BINDER}/build/gh/{github_repo(remote_url)}/{quote(ref, safe='')}"
 
 
-def hub_url(hub: str, clone_url: str, ref: str, notebook: str) -> str:
-    """An nbgitpuller link: the hub pulls the repository into the learner's home (merging, never
-    overwriting their changes), then opens the notebook in JupyterLab."""
-    folder = clone_url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    query = urlencode({"repo": clone_url.strip(), "branch": ref, "urlpath": f"lab/tree/{folder}/{notebook}"})
-    return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+def hub_url(hub: str, clone_url: str, ref: str, notebook: str, folder: str | None = None) -> str:
+    """An nbgitpuller link: the hub pulls the repository into the learner's home (into ``folder``,
+    default the repository's name; merging, never overwriting their changes), then opens the
+    notebook in JupyterLab."""
+    params = {"repo": clone_url.strip(), "branch": ref}
+    if folder is None:
+        folder = clone_url.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    else:
+        params["targetpath"] = folder
+    params["urlpath"] = f"lab/tree/{folder}/{notebook}"
+    return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{urlencode(params)}"
 
 
 def notebooks() -> list[str]:
@@ -77,6 +82,9 @@ def main() -> int:
                                       "a branch works but follows every push")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table with a badge per notebook")
     parser.add_argument("--hub", help="a JupyterHub's URL: print nbgitpuller links for it instead")
+    parser.add_argument("--folder", help="with --hub: where in the learner's home the notebooks go "
+                                         "(default: the repository's name; work/<name> on Zero to JupyterHub "
+                                         "with deploy/hub/z2jh-values.yaml)")
     args = parser.parse_args()
     remote = _git("remote", "get-url", args.remote)
     if remote is None:
@@ -86,7 +94,7 @@ def main() -> int:
     ref = args.ref or default_ref()
     if args.hub:
         for notebook in notebooks():
-            print(f"{Path(notebook).stem:<36} {hub_url(args.hub, remote, ref, notebook)}")
+            print(f"{Path(notebook).stem:<36} {hub_url(args.hub, remote, ref, notebook, args.folder)}")
         return 0
     try:
         links = [(Path(nb).stem, binder_url(remote, ref, nb)) for nb in notebooks()]
