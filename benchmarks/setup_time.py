@@ -7,6 +7,9 @@ Each run clones this repository into a new temp dir, runs ``make lab`` there (no
 a free port on 127.0.0.1, no token) and polls ``/lab`` until JupyterLab serves it; the clock
 starts before ``git clone``. Then JupyterLab is stopped and the clone removed.
 
+The environment is a learner's shell: PYTHONDONTWRITEBYTECODE and VIRTUAL_ENV are dropped. The
+load average at the start of each run is printed: on a shared machine it explains outliers.
+
 Modes:
 - ``uv-warm``: uv on PATH with its usual cache (a machine that has built the lab before, or
   a workshop machine image prepared the day before);
@@ -60,7 +63,9 @@ def answering(port: int) -> bool:
 
 def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, str]]:
     """(seconds to JupyterLab answering, seconds make spent on .venv, packages in .venv)."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_CACHE_DIR"}}
+    # a learner's shell: Python writes bytecode as it imports (some CI images turn that off, which
+    # would make every JupyterLab start recompile its imports)
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_CACHE_DIR", "PYTHONDONTWRITEBYTECODE"}}
     if mode == "uv-cold":
         env["UV_CACHE_DIR"] = str(scratch / "uv-cache")
     clone = scratch / "clone"
@@ -109,12 +114,14 @@ def main() -> int:
     last: dict[str, dict[str, str]] = {}
     for mode in args.modes:
         for run in range(1, args.runs + 1):
+            load = os.getloadavg()[0]
             with tempfile.TemporaryDirectory(prefix="labkit-setup-") as scratch:
                 seconds, venv_seconds, packages = one_run(mode, Path(scratch), uv)
             results.setdefault(mode, []).append((seconds, venv_seconds))
             last[mode] = packages
             print(f"{mode:<8} run {run}: JupyterLab answering {seconds:6.1f} s after git clone "
-                  f"(.venv {venv_seconds:.0f} s, {len(packages)} packages)", flush=True)
+                  f"(.venv {venv_seconds:.0f} s, {len(packages)} packages; load average before "
+                  f"{load:.1f})", flush=True)
 
     print(f"\nFresh clone to JupyterLab answering: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"medians of {args.runs}")
