@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -61,8 +62,15 @@ def answering(port: int) -> bool:
         return False
 
 
-def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, str]]:
-    """(seconds to JupyterLab answering, seconds make spent on .venv, packages in .venv)."""
+def cpu_seconds_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, str], float]:
+    """(seconds to JupyterLab answering, seconds make spent on .venv, packages in .venv, CPU
+    seconds of clone, make, installers and JupyterLab until it was stopped)."""
+    cpu_before = cpu_seconds_of_children()
     # a learner's shell: Python writes bytecode as it imports (some CI images turn that off, which
     # would make every JupyterLab start recompile its imports)
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_CACHE_DIR", "PYTHONDONTWRITEBYTECODE"}}
@@ -93,11 +101,12 @@ def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, 
             except subprocess.TimeoutExpired:
                 os.killpg(make.pid, signal.SIGKILL)
                 make.wait()
+    cpu = cpu_seconds_of_children() - cpu_before
     built = re.search(r"\.venv ready in (\d+) s", log_path.read_text())
     listing = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", LIST_PACKAGES],
                              capture_output=True, text=True, check=True).stdout
     packages = dict(line.split() for line in listing.splitlines())
-    return seconds, float(built.group(1)) if built else float("nan"), packages
+    return seconds, float(built.group(1)) if built else float("nan"), packages, cpu
 
 
 def main() -> int:
@@ -110,17 +119,17 @@ def main() -> int:
     if not uv and any(m.startswith("uv") for m in args.modes):
         print("uv is not on PATH (python3 -m pip install --user uv); measuring pip only", file=sys.stderr)
         args.modes = [m for m in args.modes if not m.startswith("uv")]
-    results: dict[str, list[tuple[float, float]]] = {}
+    results: dict[str, list[tuple[float, float, float]]] = {}
     last: dict[str, dict[str, str]] = {}
     for mode in args.modes:
         for run in range(1, args.runs + 1):
             load = os.getloadavg()[0]
             with tempfile.TemporaryDirectory(prefix="labkit-setup-") as scratch:
-                seconds, venv_seconds, packages = one_run(mode, Path(scratch), uv)
-            results.setdefault(mode, []).append((seconds, venv_seconds))
+                seconds, venv_seconds, packages, cpu = one_run(mode, Path(scratch), uv)
+            results.setdefault(mode, []).append((seconds, venv_seconds, cpu))
             last[mode] = packages
             print(f"{mode:<8} run {run}: JupyterLab answering {seconds:6.1f} s after git clone "
-                  f"(.venv {venv_seconds:.0f} s, {len(packages)} packages; load average before "
+                  f"(.venv {venv_seconds:.0f} s, {cpu:.0f} CPU s, {len(packages)} packages; load average before "
                   f"{load:.1f})", flush=True)
 
     print(f"\nFresh clone to JupyterLab answering: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
@@ -128,6 +137,7 @@ def main() -> int:
     for mode, runs in results.items():
         print(f"  {mode:<8} {statistics.median(r[0] for r in runs):6.1f} s   "
               f"(building .venv {statistics.median(r[1] for r in runs):4.0f} s; "
+              f"CPU {statistics.median(r[2] for r in runs):4.0f} s; "
               f"runs: {', '.join(f'{r[0]:.1f}' for r in runs)})")
     uv_mode = next((m for m in last if m.startswith("uv")), None)
     if uv_mode and "pip" in last:
