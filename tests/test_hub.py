@@ -82,7 +82,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     env = {**os.environ, "LABKIT_HUB_PASSWORD": PASSWORD, "LABKIT_HUB_URL": f"http://127.0.0.1:{port}",
            "LABKIT_HUB_PROXY_API": f"http://127.0.0.1:{proxy_api}", "LABKIT_HUB_HOMES": str(homes),
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "LABKIT_PROGRESS": "0"}
-    env.pop("LABKIT_BACKEND", None)  # the learners' own choice: auto (local here)
+    env.pop("LABKIT_BACKEND", None)  # the config sets the learners' backend (local), not this shell
     log = base / "hub.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(

@@ -39,7 +39,9 @@ c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.default_url = "/lab"
 c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
 c.Spawner.environment = {
-    # a shared machine: no live status lines in logs, matplotlib without a display
+    # each learner's PostgreSQL inside their own server, as on Binder: never a container on a
+    # Docker engine the machine may have (that engine would be shared, and root-equivalent)
+    "LABKIT_BACKEND": "local",
     "MPLBACKEND": "Agg",
 }
 c.Spawner.http_timeout = 60
