@@ -23,7 +23,9 @@ pins=$(grep -c '^[A-Za-z0-9]' requirements.lock)
 
 if [ -n "$UV" ]; then
     say "installing the $pins pins of requirements.lock into $VENV with $("$UV" --version) ..."
-    if ! [ -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    # a venv of another interpreter (make PYTHON=python3.12 ...) is made anew; otherwise updated in place
+    have=$("$VENV/bin/python" -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null || true)
+    if [ "$have" != "$("$interpreter" -c 'import os, sys; print(os.path.realpath(sys.executable))')" ]; then
         rm -rf "$VENV"
         # --seed: pip in the environment too, as with python -m venv (a learner's %pip works)
         "$UV" venv --quiet --seed --python "$interpreter" "$VENV"
