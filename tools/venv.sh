@@ -34,7 +34,7 @@ if [ -n "$UV" ]; then
     "$UV" pip sync --quiet --python "$VENV/bin/python" --allow-empty-requirements requirements.lock
     "$UV" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
 else
-    say "installing the $pins pins of requirements.lock into a new $VENV with pip (a minute or two;"
+    say "installing the $pins pins of requirements.lock into a new $VENV with pip (a few minutes;"
     say "  with uv on PATH this takes seconds: python3 -m pip install --user uv) ..."
     rm -rf "$VENV"
     "$interpreter" -m venv "$VENV"
