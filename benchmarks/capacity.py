@@ -100,17 +100,30 @@ def run_room(n: int, notebook: str, scratch: Path) -> tuple[list[Learner], int, 
     learners = []
     for i in range(n):
         home = scratch / f"learner-{i + 1:02d}"
-        shutil.copytree(ROOT / "notebooks", home / "notebooks",
-                        ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            ROOT / "notebooks",
+            home / "notebooks",
+            ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__"),
+        )
         (home / "tmp").mkdir()
         learners.append(Learner(i + 1, home))
     for learner in learners:
-        env = {**os.environ, "TMPDIR": str(learner.home / "tmp"), "LABKIT_SCENARIOS": str(learner.home / "notebooks" / "scenarios"),
-               "LABKIT_BACKEND": "local", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg"}
+        env = {
+            **os.environ,
+            "TMPDIR": str(learner.home / "tmp"),
+            "LABKIT_SCENARIOS": str(learner.home / "notebooks" / "scenarios"),
+            "LABKIT_BACKEND": "local",
+            "LABKIT_PROGRESS": "0",
+            "MPLBACKEND": "Agg",
+        }
         with open(learner.home / "runner.log", "wb") as log:
-            learner.process = subprocess.Popen([sys.executable, str(runner), str(learner.home / "notebooks" / notebook)],
-                                               cwd=learner.home / "notebooks", env=env, stdout=log,
-                                               stderr=subprocess.STDOUT)
+            learner.process = subprocess.Popen(
+                [sys.executable, str(runner), str(learner.home / "notebooks" / notebook)],
+                cwd=learner.home / "notebooks",
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
     watched = {learner.index: psutil.Process(learner.process.pid) for learner in learners if learner.process}
     peak_total = 0
     psutil.cpu_percent()
@@ -125,11 +138,20 @@ def run_room(n: int, notebook: str, scratch: Path) -> tuple[list[Learner], int, 
         time.sleep(0.2)
     cpu = psutil.cpu_percent()
     for learner in learners:
-        lines = [line for line in (learner.home / "runner.log").read_text(errors="replace").splitlines()
-                 if line.startswith("RESULT ")]
-        learner.result = json.loads(lines[-1][7:]) if lines else {
-            "ok": False, "seconds": float("nan"),
-            "error": (learner.home / "runner.log").read_text(errors="replace")[-3000:]}
+        lines = [
+            line
+            for line in (learner.home / "runner.log").read_text(errors="replace").splitlines()
+            if line.startswith("RESULT ")
+        ]
+        learner.result = (
+            json.loads(lines[-1][7:])
+            if lines
+            else {
+                "ok": False,
+                "seconds": float("nan"),
+                "error": (learner.home / "runner.log").read_text(errors="replace")[-3000:],
+            }
+        )
     return learners, peak_total, cpu
 
 
@@ -182,25 +204,41 @@ def main() -> int:
         ok = [lr for lr in learners if lr.result.get("ok")]
         seconds = [lr.result["seconds"] for lr in ok]
         peaks = [lr.peak_pss / 2**20 for lr in learners]
-        row = {"n": n, "ok": len(ok), "p50": statistics.median(seconds) if seconds else float("nan"),
-               "p95": percentile(seconds, 0.95) if seconds else float("nan"), "pss_median": statistics.median(peaks),
-               "pss_max": max(peaks), "total": peak_total / 2**20, "cpu": cpu}
+        row = {
+            "n": n,
+            "ok": len(ok),
+            "p50": statistics.median(seconds) if seconds else float("nan"),
+            "p95": percentile(seconds, 0.95) if seconds else float("nan"),
+            "pss_median": statistics.median(peaks),
+            "pss_max": max(peaks),
+            "total": peak_total / 2**20,
+            "cpu": cpu,
+        }
         rows.append(row)
-        print(f"N={n:>2}: {row['ok']}/{n} ok, Run All p50 {row['p50']:.1f} s p95 {row['p95']:.1f} s, "
-              f"peak PSS per learner median {row['pss_median']:.0f} MiB max {row['pss_max']:.0f} MiB, "
-              f"all together {row['total']:.0f} MiB, CPU {cpu:.0f}%", flush=True)
+        print(
+            f"N={n:>2}: {row['ok']}/{n} ok, Run All p50 {row['p50']:.1f} s p95 {row['p95']:.1f} s, "
+            f"peak PSS per learner median {row['pss_median']:.0f} MiB max {row['pss_max']:.0f} MiB, "
+            f"all together {row['total']:.0f} MiB, CPU {cpu:.0f}%",
+            flush=True,
+        )
         for lr in learners:
             if not lr.result.get("ok"):
                 failures.append(f"N={n}, learner {lr.index}:\n{lr.result.get('error', '')}")
 
-    print(f"\nCapacity: {args.notebook}, {os.cpu_count()} cores, {memory / 2**30:.0f} GiB, "
-          f"Python {sys.version.split()[0]}, local PostgreSQL per learner, all learners start Run All together")
-    print("| learners | Run All ok | p50 (s) | p95 (s) | peak PSS per learner, median / max (MiB) "
-          "| peak PSS, all learners (MiB) | CPU busy |")
+    print(
+        f"\nCapacity: {args.notebook}, {os.cpu_count()} cores, {memory / 2**30:.0f} GiB, "
+        f"Python {sys.version.split()[0]}, local PostgreSQL per learner, all learners start Run All together"
+    )
+    print(
+        "| learners | Run All ok | p50 (s) | p95 (s) | peak PSS per learner, median / max (MiB) "
+        "| peak PSS, all learners (MiB) | CPU busy |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['n']} | {r['ok']}/{r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
-              f"{r['pss_median']:.0f} / {r['pss_max']:.0f} | {r['total']:.0f} | {r['cpu']:.0f}% |")
+        print(
+            f"| {r['n']} | {r['ok']}/{r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
+            f"{r['pss_median']:.0f} / {r['pss_max']:.0f} | {r['total']:.0f} | {r['cpu']:.0f}% |"
+        )
     for failure in failures:
         print("\nFAILED " + failure)
     return 1 if failures else 0

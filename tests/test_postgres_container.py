@@ -64,9 +64,11 @@ def why_not_here() -> str | None:
         puller.close()
         return None
     except Exception as exc:
-        return (f"a Docker engine answers but the image {IMAGE} is not here and cannot be pulled ({_first_line(exc)}); "
-                "set LABKIT_PG_IMAGE to an image you have, or run .ci/run, which builds one from Debian packages "
-                "(ci/pg-image/) and forces these tests with LABKIT_BACKEND=container")
+        return (
+            f"a Docker engine answers but the image {IMAGE} is not here and cannot be pulled ({_first_line(exc)}); "
+            "set LABKIT_PG_IMAGE to an image you have, or run .ci/run, which builds one from Debian packages "
+            "(ci/pg-image/) and forces these tests with LABKIT_BACKEND=container"
+        )
 
 
 WHY_NOT = None if FORCED else why_not_here()
@@ -81,8 +83,9 @@ def port_of(pg: labkit.Postgres) -> int:
 
 def containers_publishing(port: int) -> dict[str, list[str]]:
     """Running containers that publish this host port: id -> host addresses it is bound to."""
-    listed = subprocess.run(["docker", "ps", "--no-trunc", "--format", "{{.ID}}\t{{.Ports}}"],
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["docker", "ps", "--no-trunc", "--format", "{{.ID}}\t{{.Ports}}"], capture_output=True, text=True, check=True
+    ).stdout
     found: dict[str, list[str]] = {}
     for line in listed.splitlines():
         container_id, _, ports = line.partition("\t")

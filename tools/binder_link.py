@@ -27,14 +27,18 @@ from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = "https://mybinder.org"
-GITHUB = re.compile(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)(?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$")
+GITHUB = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)(?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+)
 
 
 def github_repo(remote_url: str) -> str:
     found = GITHUB.match(remote_url.strip())
     if not found:
-        raise ValueError(f"{remote_url.strip()!r} is not a GitHub repository; mybinder.org builds from GitHub "
-                         "(push the repository there, or use your BinderHub's own URL scheme)")
+        raise ValueError(
+            f"{remote_url.strip()!r} is not a GitHub repository; mybinder.org builds from GitHub "
+            "(push the repository there, or use your BinderHub's own URL scheme)"
+        )
     return found["repo"]
 
 
@@ -78,18 +82,27 @@ def default_ref() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--remote", default="origin")
-    parser.add_argument("--ref", help="tag or commit Binder builds (default: HEAD's tag, else its commit); "
-                                      "a branch works but follows every push")
+    parser.add_argument(
+        "--ref",
+        help="tag or commit Binder builds (default: HEAD's tag, else its commit); "
+        "a branch works but follows every push",
+    )
     parser.add_argument("--markdown", action="store_true", help="a Markdown table with a badge per notebook")
     parser.add_argument("--hub", help="a JupyterHub's URL: print nbgitpuller links for it instead")
-    parser.add_argument("--folder", help="with --hub: where in the learner's home the notebooks go "
-                                         "(default: the repository's name; work/<name> on Zero to JupyterHub "
-                                         "with deploy/hub/z2jh-values.yaml)")
+    parser.add_argument(
+        "--folder",
+        help="with --hub: where in the learner's home the notebooks go "
+        "(default: the repository's name; work/<name> on Zero to JupyterHub "
+        "with deploy/hub/z2jh-values.yaml)",
+    )
     args = parser.parse_args()
     remote = _git("remote", "get-url", args.remote)
     if remote is None:
-        print(f"no git remote named {args.remote!r}: push this repository to GitHub first "
-              f"(git remote add {args.remote} https://github.com/OWNER/REPO.git)", file=sys.stderr)
+        print(
+            f"no git remote named {args.remote!r}: push this repository to GitHub first "
+            f"(git remote add {args.remote} https://github.com/OWNER/REPO.git)",
+            file=sys.stderr,
+        )
         return 1
     ref = args.ref or default_ref()
     if args.hub:
@@ -103,15 +116,24 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 1
     if ref in {"HEAD", "main", "master"} or _git("show-ref", "--verify", "--quiet", f"refs/heads/{ref}") is not None:
-        print(f"warning: {ref!r} is a branch: the links follow every push, and a push during the workshop "
-              "makes late joiners wait for a new build. Pin a tag or a commit instead.", file=sys.stderr)
+        print(
+            f"warning: {ref!r} is a branch: the links follow every push, and a push during the workshop "
+            "makes late joiners wait for a new build. Pin a tag or a commit instead.",
+            file=sys.stderr,
+        )
     # a commit no remote-tracking branch holds was probably never pushed (tags cannot be told
     # apart offline, so they are not checked)
     is_tag = _git("show-ref", "--verify", "--quiet", f"refs/tags/{ref}") is not None
-    if not is_tag and _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") and \
-            not _git("branch", "-r", "--contains", ref, "--list", f"{args.remote}/*"):
-        print(f"warning: {ref} is on no branch of {args.remote} as far as this clone knows: push it "
-              "before building the link", file=sys.stderr)
+    if (
+        not is_tag
+        and _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        and not _git("branch", "-r", "--contains", ref, "--list", f"{args.remote}/*")
+    ):
+        print(
+            f"warning: {ref} is on no branch of {args.remote} as far as this clone knows: push it "
+            "before building the link",
+            file=sys.stderr,
+        )
     print(f"build the day before (open once, wait for 'Launching server' / 'ready'): {build}")
     if args.markdown:
         print("\n| notebook | open on Binder |\n|---|---|")

@@ -38,9 +38,18 @@ LEARNER_EXTRAS = ("workbook",)
 
 # Binder's image: Linux, CPython 3.11 (binder/runtime.txt); any 3.11 patch release.
 BINDER_MARKERS = [
-    {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
-     "implementation_name": "cpython", "platform_python_implementation": "CPython",
-     "python_version": "3.11", "python_full_version": full, "implementation_version": full, "extra": ""}
+    {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "python_version": "3.11",
+        "python_full_version": full,
+        "implementation_version": full,
+        "extra": "",
+    }
     for full in ("3.11.0", "3.11.99")
 ]
 
@@ -91,8 +100,10 @@ def closure(roots: list[Requirement]) -> set[str]:
         try:
             requires = importlib.metadata.distribution(name).requires or []
         except importlib.metadata.PackageNotFoundError:
-            raise SystemExit(f"{name} is needed on Binder but not installed here: run this script with the "
-                             "environment `make` builds from the lock (.venv/bin/python, on Linux)") from None
+            raise SystemExit(
+                f"{name} is needed on Binder but not installed here: run this script with the "
+                "environment `make` builds from the lock (.venv/bin/python, on Linux)"
+            ) from None
         for line in requires:
             req = Requirement(line)
             if _applies(req.marker, seen[name]):
@@ -117,8 +128,11 @@ def main() -> int:
     current = TARGET.read_text() if TARGET.exists() else ""
     if args.check:
         if current != wanted:
-            print(f"{TARGET.relative_to(ROOT)} is out of step with requirements.lock; "
-                  "run: .venv/bin/python tools/binder_requirements.py", file=sys.stderr)
+            print(
+                f"{TARGET.relative_to(ROOT)} is out of step with requirements.lock; "
+                "run: .venv/bin/python tools/binder_requirements.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if current != wanted:
