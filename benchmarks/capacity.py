@@ -72,7 +72,8 @@ class Learner:
     result: dict = field(default_factory=dict)
 
 
-def tree_pss(proc: psutil.Process) -> int:
+def tree_pss(proc: psutil.Process, seen: dict[int, float]) -> int:
+    """PSS summed over a process tree; every member is remembered in ``seen`` (pid -> start time)."""
     total = 0
     try:
         members = [proc, *proc.children(recursive=True)]
@@ -82,6 +83,7 @@ def tree_pss(proc: psutil.Process) -> int:
         try:
             info = member.memory_full_info()
             total += getattr(info, "pss", info.rss)
+            seen.setdefault(member.pid, member.create_time())
         except psutil.Error:
             pass
     return total
@@ -93,8 +95,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
 
 
-def run_room(n: int, notebook: str, scratch: Path) -> tuple[list[Learner], int, float]:
-    """N learners at once; the learners, the peak PSS of all of them together, CPU use (%)."""
+def run_room(n: int, notebook: str, scratch: Path, seen: dict[int, float]) -> tuple[list[Learner], int, float]:
+    """N learners at once; the learners, the peak PSS of all of them together, CPU use (%).
+    Every process of their trees is remembered in ``seen``."""
     runner = scratch / "runner.py"
     runner.write_text(RUNNER)
     learners = []
@@ -131,7 +134,7 @@ def run_room(n: int, notebook: str, scratch: Path) -> tuple[list[Learner], int, 
         total = 0
         for learner in learners:
             if learner.process and learner.process.poll() is None:
-                pss = tree_pss(watched[learner.index])
+                pss = tree_pss(watched[learner.index], seen)
                 learner.peak_pss = max(learner.peak_pss, pss)
                 total += pss
         peak_total = max(peak_total, total)
@@ -155,25 +158,14 @@ def run_room(n: int, notebook: str, scratch: Path) -> tuple[list[Learner], int, 
     return learners, peak_total, cpu
 
 
-MARKERS = ("postgres", "uvicorn", "ipykernel", "_watchdog.py")
-
-
-def labkit_processes() -> set[int]:
-    """PostgreSQL, uvicorn, kernels and labkit watchdogs running now."""
-    found = set()
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        text = (proc.info["name"] or "") + " " + " ".join(proc.info["cmdline"] or [])
-        if any(marker in text for marker in MARKERS):
-            found.add(proc.pid)
-    return found
-
-
-def stragglers(before: set[int]) -> list[str]:
-    """Such processes that started during the run and are still there."""
+def stragglers(seen: dict[int, float]) -> list[str]:
+    """Processes of the learners' trees (kernels, PostgreSQL, uvicorn, watchdogs) still running."""
     left = []
-    for pid in labkit_processes() - before:
+    for pid, started in seen.items():
         try:
-            left.append(f"{pid} {' '.join(psutil.Process(pid).cmdline())[:120]}")
+            proc = psutil.Process(pid)
+            if proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{pid} {' '.join(proc.cmdline())[:120]}")
         except psutil.Error:
             pass
     return left
@@ -193,11 +185,11 @@ def main() -> int:
     rows = []
     failures = []
     for n in args.learners:
-        before = labkit_processes()
+        seen: dict[int, float] = {}
         with tempfile.TemporaryDirectory(prefix="labkit-capacity-") as tmp:
-            learners, peak_total, cpu = run_room(n, args.notebook, Path(tmp))
+            learners, peak_total, cpu = run_room(n, args.notebook, Path(tmp), seen)
             deadline = time.monotonic() + 15
-            while (left := stragglers(before)) and time.monotonic() < deadline:
+            while (left := stragglers(seen)) and time.monotonic() < deadline:
                 time.sleep(0.5)
             if left:
                 failures.append(f"N={n}: processes left running after the kernels exited: {left}")
