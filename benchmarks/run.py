@@ -92,10 +92,13 @@ def run_notebook(name: str) -> tuple[float, int, int]:
 
 
 def docker_image_ready() -> bool:
+    """A Docker engine answers and labkit's image is on it (LABKIT_PG_IMAGE, else the README's default)."""
     try:
-        from labkit.pg_container import docker_client, image
+        import docker
 
-        docker_client().images.get(image())
+        client = docker.from_env(timeout=5)
+        client.images.get(os.environ.get("LABKIT_PG_IMAGE", "postgres:16-alpine"))
+        client.close()
         return True
     except Exception:
         return False
