@@ -141,7 +141,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 '''
 
-SCHEMA = '''
+SCHEMA = """
 
 class {cls}In(BaseModel):
     name: str = Field(min_length=1, max_length=200)
@@ -155,7 +155,7 @@ class {cls}Out(BaseModel):
     created_at: datetime
 
     model_config = {{"from_attributes": True}}
-'''
+"""
 
 ROUTER = '''\
 """HTTP routes for {entity} rows."""
@@ -348,11 +348,35 @@ try:
 except ImportError:
     logger.warning("no reports")
 '''
-LEGACY_RULES = ("engine-at-import", "hardcoded-db-password", "oversized-pool", "duplicate-middleware", "on-event",
-                "raw-sql-string", "blocking-db-call-in-async-route", "swallowed-import-error")
+LEGACY_RULES = (
+    "engine-at-import",
+    "hardcoded-db-password",
+    "oversized-pool",
+    "duplicate-middleware",
+    "on-event",
+    "raw-sql-string",
+    "blocking-db-call-in-async-route",
+    "swallowed-import-error",
+)
 
-ENTITIES = ("order", "invoice", "customer", "product", "shipment", "ticket", "comment", "review", "coupon",
-            "payment", "refund", "warehouse", "supplier", "article", "booking", "device")
+ENTITIES = (
+    "order",
+    "invoice",
+    "customer",
+    "product",
+    "shipment",
+    "ticket",
+    "comment",
+    "review",
+    "coupon",
+    "payment",
+    "refund",
+    "warehouse",
+    "supplier",
+    "article",
+    "booking",
+    "device",
+)
 
 
 def generate(root: Path, min_lines: int, seed: int = 7) -> tuple[int, int, int]:
@@ -372,13 +396,15 @@ def generate(root: Path, min_lines: int, seed: int = 7) -> tuple[int, int, int]:
             "routers/__init__.py": "",
             "config.py": CONFIG.format(name=name, upper=package.upper()),
             "db.py": DB.format(name=name, package=package),
-            "models.py": MODELS_HEAD.format(name=name, package=package) + "".join(
-                MODEL.format(cls=e.title(), entity=e, table=f"{e}s") for e in entities),
+            "models.py": MODELS_HEAD.format(name=name, package=package)
+            + "".join(MODEL.format(cls=e.title(), entity=e, table=f"{e}s") for e in entities),
             "schemas.py": SCHEMAS_HEAD.format(name=name) + "".join(SCHEMA.format(cls=e.title()) for e in entities),
             "main.py": MAIN.format(
-                name=name, package=package,
+                name=name,
+                package=package,
                 router_imports="\n".join(f"from {package}.routers import {e}s" for e in entities),
-                includes="\n".join(f"app.include_router({e}s.router)" for e in entities)),
+                includes="\n".join(f"app.include_router({e}s.router)" for e in entities),
+            ),
         }
         for entity in entities:
             fields = dict(cls=entity.title(), entity=entity, table=f"{entity}s", package=package)
@@ -429,10 +455,13 @@ def main(argv: list[str] | None = None) -> int:
         print("findings: " + ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items())))
         median = statistics.median(speeds)
         verdict = "meets" if median >= TARGET_LINES_PER_SECOND else "MISSES"
-        print(f"median: {median:,.0f} lines/s over {args.runs} runs "
-              f"({verdict} the target of {TARGET_LINES_PER_SECOND:,})")
-        print(f"median on CPU time (all processes): {statistics.median(cpu_speeds):,.0f} lines/s "
-              "(what the scan costs on a busy machine)")
+        print(
+            f"median: {median:,.0f} lines/s over {args.runs} runs ({verdict} the target of {TARGET_LINES_PER_SECOND:,})"
+        )
+        print(
+            f"median on CPU time (all processes): {statistics.median(cpu_speeds):,.0f} lines/s "
+            "(what the scan costs on a busy machine)"
+        )
         if dict(counts) != expected:
             print(f"unexpected findings: expected {expected}", file=sys.stderr)
             return 1

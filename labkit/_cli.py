@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
             help="find the workbook's failure patterns in a FastAPI + SQLAlchemy project",
             description="Static checks over every .py file under PATH (nothing is imported unless --app is given). "
             "Exit code: 0 nothing that fails (info findings never do), 1 error or warning findings, "
-        "2 usage error, unreadable PATH, no Python file, or internal error.",
+            "2 usage error, unreadable PATH, no Python file, or internal error.",
         )
     )
     progress_command = commands.add_parser(

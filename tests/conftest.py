@@ -34,7 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if wrong:
         raise pytest.UsageError(
             f"Every test needs exactly one tier marker ({', '.join(TIERS)}), as a module-level "
-            "`pytestmark = pytest.mark.<tier>` or a decorator; a unit test starts no server:\n" + "\n".join(wrong))
+            "`pytestmark = pytest.mark.<tier>` or a decorator; a unit test starts no server:\n" + "\n".join(wrong)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +52,7 @@ def fresh_pg() -> Iterator[Postgres]:
     pg = Postgres(LocalServer(), "tests")
     yield pg
     pg.close()
+
 
 # every notebook run meets a learner's copy with an edit in it, and must keep it (tests/learner_copies.py)
 pytest_plugins = ["learner_copies"]

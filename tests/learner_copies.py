@@ -38,7 +38,9 @@ def _notebooks_to_run(config: pytest.Config) -> list[Path]:
         if path.suffix == ".ipynb":
             found.append(path)
         elif path.is_dir():
-            found += [nb for nb in path.rglob("*.ipynb") if not {"work", "scenarios", ".ipynb_checkpoints"} & set(nb.parts)]
+            found += [
+                nb for nb in path.rglob("*.ipynb") if not {"work", "scenarios", ".ipynb_checkpoints"} & set(nb.parts)
+            ]
     return found
 
 

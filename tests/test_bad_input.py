@@ -40,16 +40,20 @@ def probe_tmp():
 
 def run_probe(code: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "DOCKER_"))}
-    result = subprocess.run([sys.executable, "-c", code], env={**clean, "TMPDIR": str(PROBE_TMP), "LABKIT_PG_TMP": str(PROBE_TMP), **env},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "TMPDIR": str(PROBE_TMP), "LABKIT_PG_TMP": str(PROBE_TMP), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return result.stdout + result.stderr
 
 
 @pytest.fixture
 def nothing_left_behind():
     yield
-    running = [p.pid for p in psutil.process_iter(["cmdline"])
-               if str(PROBE_TMP) in " ".join(p.info["cmdline"] or [])]
+    running = [p.pid for p in psutil.process_iter(["cmdline"]) if str(PROBE_TMP) in " ".join(p.info["cmdline"] or [])]
     assert running == [], "a probe left processes running"
     assert list(PROBE_TMP.iterdir()) == [], "a probe left temp dirs"
 
@@ -58,8 +62,7 @@ def nothing_left_behind():
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"LABKIT_BACKEND": "container", "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
-         "No Docker engine answers"),
+        ({"LABKIT_BACKEND": "container", "DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "No Docker engine answers"),
         ({"LABKIT_BACKEND": "local", "LABKIT_PG_BIN": "/nonexistent"}, "does not hold both initdb and postgres"),
         ({"LABKIT_DATABASE_URL": "definitely not a url"}, "is not a database URL"),
         ({"LABKIT_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db?sslmode=require"}, "ssl=require"),

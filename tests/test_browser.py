@@ -44,8 +44,15 @@ pytestmark = pytest.mark.browser
 # jupyter, and so the kernel, come from the interpreter running the tests: .venv under `make test`
 BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).parent / "artifacts" / "browser"
 VIEWPORT = {"width": 1280, "height": 900}  # a laptop screen
 TALLEST_SCREENSHOT = 12000  # px; Chromium cannot capture much beyond 16384
@@ -76,10 +83,24 @@ class Case:
 LEARNERS_EDIT = "# the learner's own line: Run All must keep it\n"
 
 CASES = (
-    Case("00-setup.ipynb", "00-hello", "GET /version -> 200 · PostgreSQL answered",
-         diffs=1, tables=1, plots=0, timeout_s=90),
-    Case("05-async-session-pitfalls.ipynb", "05-async-session-pitfalls", "verdict: tables dropped, engine disposed, no app left running",
-         diffs=4, tables=2, plots=1, timeout_s=180),
+    Case(
+        "00-setup.ipynb",
+        "00-hello",
+        "GET /version -> 200 · PostgreSQL answered",
+        diffs=1,
+        tables=1,
+        plots=0,
+        timeout_s=90,
+    ),
+    Case(
+        "05-async-session-pitfalls.ipynb",
+        "05-async-session-pitfalls",
+        "verdict: tables dropped, engine disposed, no app left running",
+        diffs=4,
+        tables=2,
+        plots=1,
+        timeout_s=180,
+    ),
 )
 
 
@@ -99,10 +120,14 @@ def _need_browser() -> None:
     if not missing:
         return
     if os.environ.get("LABKIT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{missing}, and LABKIT_REQUIRE_BROWSER=1 requires the JupyterLab browser test: "
-                    "apt-get install chromium (playwright comes with pip install -r requirements.lock)")
-    pytest.skip(f"{missing}: the JupyterLab end-to-end test drives Debian's chromium "
-                "(apt-get install chromium; LABKIT_REQUIRE_BROWSER=1 turns this skip into a failure)")
+        pytest.fail(
+            f"{missing}, and LABKIT_REQUIRE_BROWSER=1 requires the JupyterLab browser test: "
+            "apt-get install chromium (playwright comes with pip install -r requirements.lock)"
+        )
+    pytest.skip(
+        f"{missing}: the JupyterLab end-to-end test drives Debian's chromium "
+        "(apt-get install chromium; LABKIT_REQUIRE_BROWSER=1 turns this skip into a failure)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +163,9 @@ class JupyterLab:
     seen: dict[int, psutil.Process] = field(default_factory=dict)
 
     def api(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -176,8 +202,9 @@ def _copy_notebooks(target: Path) -> Path:
     target.mkdir()
     for notebook in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"):  # 00's last cell lists all of them
         shutil.copy(notebook, target)
-    shutil.copytree(NOTEBOOKS / "scenarios", target / "scenarios",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        NOTEBOOKS / "scenarios", target / "scenarios", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     return target
 
 
@@ -197,10 +224,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     _write_lab_settings(base / "lab-settings")
     token = secrets.token_hex(16)
     port = free_port()
-    command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--LabApp.user_settings_dir={base / 'lab-settings'}",
-               f"--LabApp.workspaces_dir={base / 'lab-workspaces'}"]
+    command = [
+        str(BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={base / 'lab-settings'}",
+        f"--LabApp.workspaces_dir={base / 'lab-workspaces'}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     env = {
@@ -214,8 +249,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     }
     log = base / "jupyterlab.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # a group of its own
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # a group of its own
     server = JupyterLab(f"http://127.0.0.1:{port}", token, root, process, log)
     try:
         _wait_answering(server)
@@ -300,7 +342,8 @@ def _open(page: Page, lab: JupyterLab, notebook: str) -> Locator:
     spec = json.loads((lab.root / notebook).read_text())["metadata"]["kernelspec"]
     # the toolbar's indicator says idle before a kernel is attached; the status bar names the kernel
     ready = page.locator(".jp-StatusBar-TextItem").filter(
-        has_text=re.compile(rf"^{re.escape(spec['display_name'])} \| Idle$"))
+        has_text=re.compile(rf"^{re.escape(spec['display_name'])} \| Idle$")
+    )
     dialog = page.locator(".jp-Dialog")
     ready.or_(dialog).first.wait_for(timeout=60_000)
     if dialog.is_visible():
@@ -318,12 +361,16 @@ def _run_all(page: Page, timeout_s: float) -> None:
         .every(e => e.textContent.trim() === '[ ]:') && !document.querySelector('.jp-OutputArea-output')""")
     _menu(page, "Run", "runmenu:run-all")
     # queued cells show [*] at once; done = none left and the kernel idle (an error aborts the rest)
-    page.wait_for_function(f"""() => {{
+    page.wait_for_function(
+        f"""() => {{
         const prompts = [...document.querySelectorAll('{PROMPTS}')].map(e => e.textContent);
         const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
         return prompts.some(p => /\\d/.test(p)) && !prompts.some(p => p.includes('*'))
             && indicator !== null && indicator.dataset.status === 'idle';
-    }}""", timeout=timeout_s * 1000, polling=250)
+    }}""",
+        timeout=timeout_s * 1000,
+        polling=250,
+    )
 
 
 def _rgb(css: str) -> tuple[int, int, int]:
@@ -389,11 +436,11 @@ def _screenshot_key_cells(page: Page, panel: Locator, out: Path, last_verdict: s
         "table": """c => !!c.querySelector('[data-mime-type="text/html"] table')""",
         "plot": """c => !!c.querySelector('[data-mime-type="image/png"] img')""",
         "checklist": """c => [...c.querySelectorAll('[data-mime-type="text/html"]')]"""
-                     """.some(o => /: \\d+ of \\d+ pass/.test(o.textContent))""",
+        """.some(o => /: \\d+ of \\d+ pass/.test(o.textContent))""",
         "hint": """c => [...c.querySelectorAll('[data-mime-type="text/html"]')]"""
-                """.some(o => /^Hint \\d+ of \\d+ for/.test(o.textContent.trim()))""",
+        """.some(o => /^Hint \\d+ of \\d+ for/.test(o.textContent.trim()))""",
         "last-verdict": f"c => [...c.querySelectorAll('{STDOUT}')]"
-                        f".some(o => o.textContent.includes({json.dumps(last_verdict)}))",
+        f".some(o => o.textContent.includes({json.dumps(last_verdict)}))",
     }
     cells = panel.locator(".jp-CodeCell")
     for name, predicate in key_cells.items():

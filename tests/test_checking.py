@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import labkit
-from labkit import checking
-from labkit import Postgres
+from labkit import Postgres, checking
 from labkit._postgres._external import ExternalServer
 from labkit.checking import Context
 
@@ -25,8 +24,10 @@ LAB_APP = "labkit-checking-test"
 
 
 def _exists(pg: Postgres, kind: str, name: str) -> bool:
-    sql = {"database": "select count(*) from pg_database where datname = %s",
-           "role": "select count(*) from pg_roles where rolname = %s"}[kind]
+    sql = {
+        "database": "select count(*) from pg_database where datname = %s",
+        "role": "select count(*) from pg_roles where rolname = %s",
+    }[kind]
     return bool(pg.query(sql, name)[0][0])
 
 
@@ -192,8 +193,10 @@ def test_serve_on_scratch_database_drops_it_when_the_check_ends(lab: labkit.Lab,
 
 def test_run_json_imports_the_work_dir_app_and_reads_its_result(lab: labkit.Lab, tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
-    script.write_text("import json, sys\nimport app.main\n"
-                      "print('noise')\nprint('RESULT ' + json.dumps({'file': app.main.__file__, 'args': sys.argv[1:]}))\n")
+    script.write_text(
+        "import json, sys\nimport app.main\n"
+        "print('noise')\nprint('RESULT ' + json.dumps({'file': app.main.__file__, 'args': sys.argv[1:]}))\n"
+    )
     found = checking.run_json(lab, script, "a", "b", timeout=30)
     assert found == {"file": str(lab.workdir / "app" / "main.py"), "args": ["a", "b"]}
 
@@ -272,8 +275,9 @@ def test_shows_secret_finds_a_piece_or_the_url_encoded_form() -> None:
 
 def test_passwords_in_urls_skips_placeholders_and_ignored_files(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "config.py").write_text('URL = "postgresql://app:hunter2@db/app"\n'
-                                                'OK = "postgresql://app:${PASSWORD}@db/app"\n')
+    (tmp_path / "app" / "config.py").write_text(
+        'URL = "postgresql://app:hunter2@db/app"\nOK = "postgresql://app:${PASSWORD}@db/app"\n'
+    )
     (tmp_path / ".env").write_text("DATABASE_URL=postgresql://app:hunter2@db/app\n")
     (tmp_path / ".env.example").write_text("DATABASE_URL=postgresql://app:<password>@db/app\n")
     assert checking.passwords_in_urls(tmp_path) == [".env:1", "app/config.py:1"]
@@ -287,11 +291,17 @@ def test_import_graph_counts_only_imports_that_run_at_import(tmp_path: Path) -> 
     (package / "__init__.py").write_text("")
     (package / "config.py").write_text("from app.logger import log\nfrom . import util\n")
     (package / "logger.py").write_text("import app.config\nlog = print\n")
-    (package / "util.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import app.config\n"
-                                     "def later():\n    import app.logger\n")
+    (package / "util.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import app.config\n"
+        "def later():\n    import app.logger\n"
+    )
     graph = checking.import_graph(tmp_path)
-    assert graph == {"app": set(), "app.config": {"app.logger", "app.util"}, "app.logger": {"app.config"},
-                     "app.util": set()}
+    assert graph == {
+        "app": set(),
+        "app.config": {"app.logger", "app.util"},
+        "app.logger": {"app.config"},
+        "app.util": set(),
+    }
     assert checking.find_cycle(graph) == ["app.config", "app.logger", "app.config"]
     (package / "logger.py").write_text("log = print\ndef broken(:\n")  # a learner's typo: no graph to read
     assert checking.import_graph(tmp_path)["app.logger"] == set()

@@ -26,9 +26,11 @@ ENTRIES = ledger.collect(ROOT)
 
 def test_committed_ledger_is_the_generated_one() -> None:
     assert (ROOT / "docs" / "claims.md").read_text() == ledger.generate(ROOT), (
-        "docs/claims.md is out of date: run .venv/bin/python tools/claims_ledger.py")
-    check = subprocess.run([sys.executable, str(ROOT / "tools" / "claims_ledger.py"), "--check"],
-                           capture_output=True, text=True)
+        "docs/claims.md is out of date: run .venv/bin/python tools/claims_ledger.py"
+    )
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "claims_ledger.py"), "--check"], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr
 
 
@@ -54,8 +56,11 @@ def _claim_calls(source: str) -> list[tuple[ast.Call, list[ast.AST]]]:
     tree = compile(source, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     nodes = list(ast.walk(tree))
     calls = [n for n in nodes if isinstance(n, ast.Call) and ast.unparse(n.func) == "labkit.claim"]
-    pins = [n for n in nodes if isinstance(n, ast.Assert)
-            or isinstance(n, ast.Call) and ast.unparse(n.func) == "labkit.expect"]
+    pins = [
+        n
+        for n in nodes
+        if isinstance(n, ast.Assert) or (isinstance(n, ast.Call) and ast.unparse(n.func) == "labkit.expect")
+    ]
     return [(call, [pin for pin in pins if pin.lineno < call.lineno]) for call in calls]
 
 
@@ -71,7 +76,9 @@ def test_claims_are_measured_asserted_and_executed(path: Path) -> None:
             calls += 1
             holds = next(k.value for k in call.keywords if k.arg == "holds")
             assert not isinstance(holds, ast.Constant), f"cell {index}: holds= must be computed from the measurement"
-            assert asserts_before, f"cell {index}: a claim comes after the self-checks (labkit.expect) that pin its measurement"
+            assert asserts_before, (
+                f"cell {index}: a claim comes after the self-checks (labkit.expect) that pin its measurement"
+            )
     # one output per call: the committed outputs come from running these very sources
     assert calls == len(ledger.claims_in(path)), "re-execute the notebook: its claim calls and outputs differ"
 
@@ -80,18 +87,27 @@ def test_one_line_per_verdict() -> None:
     says, evidence = "Middleware added twice runs once", "one request made 2 usage writes"
     assert make_claim("004", says, holds=False, evidence=evidence).text() == (
         'claim (seed 004): "Middleware added twice runs once" -> FALSE on today\'s versions: '
-        "one request made 2 usage writes")
-    assert make_claim("004", says, holds=True, evidence=evidence).text().endswith(
-        "-> HOLDS on today's versions: one request made 2 usage writes")
+        "one request made 2 usage writes"
+    )
+    assert (
+        make_claim("004", says, holds=True, evidence=evidence)
+        .text()
+        .endswith("-> HOLDS on today's versions: one request made 2 usage writes")
+    )
     depends = make_claim("002", says, holds=DEPENDS, evidence="SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg")
-    assert depends.text() == (f'claim (seed 002): "{says}" -> DEPENDS ON VERSION: '
-                              "SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg")
+    assert depends.text() == (
+        f'claim (seed 002): "{says}" -> DEPENDS ON VERSION: SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg'
+    )
 
 
 def test_the_line_carries_everything_the_ledger_reads() -> None:
     for holds in (True, False, DEPENDS):
-        made = make_claim("003", "`pool_recycle` keeps stale connections away", holds=holds,
-                          evidence="on SQLAlchemy 2.0 and 2.1 a young dead connection was handed out")
+        made = make_claim(
+            "003",
+            "`pool_recycle` keeps stale connections away",
+            holds=holds,
+            evidence="on SQLAlchemy 2.0 and 2.1 a young dead connection was handed out",
+        )
         assert parse(made.text()) == made
         bundle = made.bundle()
         assert bundle["text/plain"] == made.text() and bundle[MIME] == made.as_json()
@@ -111,20 +127,23 @@ def test_claim_refuses_a_verdict_that_is_not_a_bool_or_depends(holds: object) ->
         claim("003", "A claim", holds=holds, evidence="measured")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("seed", "says", "evidence", "error"), [
-    ("005", "A claim", "measured", "seed must be one of"),
-    ("3", "A claim", "measured", "seed must be one of"),
-    ("003", "", "measured", "one non-empty line"),
-    ("003", "A claim", "two\nlines", "one non-empty line"),
-    ("003", "A claim ", "measured", "one non-empty line"),
-    ("003", 'A "quoted" claim', "measured", "double quotes"),
-    ("003", "A claim", "took 0.25 s", "a timing"),
-    ("003", "A claim", "on 127.0.0.1:5432", "a host:port"),
-    ("003", "A claim", "process [4711] ended", "a pid"),
-    ("003", "A claim", "wrote /tmp/lab/x", "a temporary path"),
-    ("003", "A claim", "SQLAlchemy 2.1.9 says so", "a version number"),
-    ("003", "x" * 121, "measured", "keep it under"),
-])
+@pytest.mark.parametrize(
+    ("seed", "says", "evidence", "error"),
+    [
+        ("005", "A claim", "measured", "seed must be one of"),
+        ("3", "A claim", "measured", "seed must be one of"),
+        ("003", "", "measured", "one non-empty line"),
+        ("003", "A claim", "two\nlines", "one non-empty line"),
+        ("003", "A claim ", "measured", "one non-empty line"),
+        ("003", 'A "quoted" claim', "measured", "double quotes"),
+        ("003", "A claim", "took 0.25 s", "a timing"),
+        ("003", "A claim", "on 127.0.0.1:5432", "a host:port"),
+        ("003", "A claim", "process [4711] ended", "a pid"),
+        ("003", "A claim", "wrote /tmp/lab/x", "a temporary path"),
+        ("003", "A claim", "SQLAlchemy 2.1.9 says so", "a version number"),
+        ("003", "x" * 121, "measured", "keep it under"),
+    ],
+)
 def test_claim_refuses_text_that_would_drift_or_break_the_line(seed: str, says: str, evidence: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         claim(seed, says, holds=True, evidence=evidence)

@@ -20,9 +20,9 @@ import pytest
 
 import labkit
 from labkit._cli import main
+from labkit._scenario import Scenario, available
 from labkit.doctor import Options, registry, scan
 from labkit.doctor.walker import Walker
-from labkit._scenario import Scenario, available
 
 pytestmark = pytest.mark.unit
 
@@ -38,8 +38,9 @@ def expected_in(project: Path) -> Found:
         for number, line in enumerate(file.read_text().splitlines(), start=1):
             match = MARK.search(line)
             if match:
-                expected |= {(file.relative_to(project).as_posix(), number, rule.strip())
-                             for rule in match.group(1).split(",")}
+                expected |= {
+                    (file.relative_to(project).as_posix(), number, rule.strip()) for rule in match.group(1).split(",")
+                }
     return expected
 
 
@@ -59,8 +60,9 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 def doctor(*args: str, config: bool = False) -> int:
     """``labkit doctor ARGS``; without the repository's own pyproject config unless asked for."""
-    return main(["doctor", *args] if config or not args or args[0].startswith("--list") else
-                ["doctor", *args, "--no-config"])
+    return main(
+        ["doctor", *args] if config or not args or args[0].startswith("--list") else ["doctor", *args, "--no-config"]
+    )
 
 
 # -- the rules, on fixture projects ----------------------------------------------------------
@@ -76,7 +78,8 @@ def test_every_static_rule_has_a_fixture_project_named_by_its_id_with_positives_
     static = {rule.id for rule in registry.RULES.values() if rule.origin == "static"}
     rule_folders = {p for p in PROJECTS if not p.startswith("_")}
     assert rule_folders == static, (
-        f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}")
+        f"folders without a rule: {rule_folders - static}; rules without: {static - rule_folders}"
+    )
     for rule in static:
         assert any(r == rule for _, _, r in expected_in(FIXTURES / rule)), f"{rule}: no positive in its folder"
         good = [f for f in (FIXTURES / rule).rglob("good_*.py") if not MARK.search(f.read_text())]
@@ -106,11 +109,16 @@ def test_one_file_as_path(tmp_path: Path) -> None:
 
 
 def test_the_scan_never_imports_the_project(tmp_path: Path) -> None:
-    write(tmp_path, {"app/main.py": """
+    write(
+        tmp_path,
+        {
+            "app/main.py": """
         from pathlib import Path
         Path(__file__).with_name("imported").write_text("yes")
         raise SystemExit("imported")
-    """})
+    """
+        },
+    )
     assert doctor(str(tmp_path)) == 0
     assert not (tmp_path / "app" / "imported").exists()
 
@@ -122,25 +130,43 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
     "00-hello": {("raw-sql-string", "app/main.py")},
     "01-import-time-engine": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py")},
     "02-lifespan-and-shutdown": {("on-event", "app/main.py")},
-    "03-reload-crashes": {("engine-at-import", "app/db.py"), ("create-all-at-import", "app/main.py"),
-                          ("reload-without-main-guard", "app/main.py"), ("reload-with-app-object", "app/main.py")},
-    "04-sync-driver-under-async-engine": {("hardcoded-db-password", "app/config.py"),
-                                          ("blocking-db-call-in-async-route", "app/main.py")},
+    "03-reload-crashes": {
+        ("engine-at-import", "app/db.py"),
+        ("create-all-at-import", "app/main.py"),
+        ("reload-without-main-guard", "app/main.py"),
+        ("reload-with-app-object", "app/main.py"),
+    },
+    "04-sync-driver-under-async-engine": {
+        ("hardcoded-db-password", "app/config.py"),
+        ("blocking-db-call-in-async-route", "app/main.py"),
+    },
     "05-async-session-pitfalls": {("raw-sql-string", "app/main.py"), ("session-not-closed", "app/db.py")},
     "06-testing-async-backends": {("engine-at-import", "app/db.py")},
-    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py"),
-                           ("session-not-closed", "app/main.py")},
+    "07-connection-pool": {
+        ("engine-at-import", "app/db.py"),
+        ("oversized-pool", "app/db.py"),
+        ("session-not-closed", "app/main.py"),
+    },
     "08-health-and-outages": {("health-check-always-ok", "app/main.py")},
-    "09-middleware-twice-and-order": {("duplicate-middleware", "app/main.py"),
-                                      ("cors-wildcard-with-credentials", "app/main.py"),
-                                      ("middleware-after-startup", "app/main.py")},
-    "10-one-app-one-database": {("engine-at-import", "app/database.py"), ("engine-at-import", "app/db.py"),
-                                ("swallowed-import-error", "app/main.py"),
-                                ("swallowed-import-error", "app/main_incremental.py")},
+    "09-middleware-twice-and-order": {
+        ("duplicate-middleware", "app/main.py"),
+        ("cors-wildcard-with-credentials", "app/main.py"),
+        ("middleware-after-startup", "app/main.py"),
+    },
+    "10-one-app-one-database": {
+        ("engine-at-import", "app/database.py"),
+        ("engine-at-import", "app/db.py"),
+        ("swallowed-import-error", "app/main.py"),
+        ("swallowed-import-error", "app/main_incremental.py"),
+    },
     "11-config-and-secrets": {("default-secret", "app/config.py")},
-    "12-capstone": {("engine-at-import", "app/database.py"), ("on-event", "app/main.py"),
-                    ("duplicate-middleware", "app/main.py"), ("hardcoded-db-password", "app/config.py"),
-                    ("health-check-always-ok", "app/routes.py")},
+    "12-capstone": {
+        ("engine-at-import", "app/database.py"),
+        ("on-event", "app/main.py"),
+        ("duplicate-middleware", "app/main.py"),
+        ("hardcoded-db-password", "app/config.py"),
+        ("health-check-always-ok", "app/routes.py"),
+    },
 }
 
 
@@ -156,7 +182,8 @@ def test_scenario_broken_tree_gives_its_findings_and_solved_tree_none(name: str,
     broken = _pairs(scenario.broken)
     assert name in SCENARIO_FINDINGS, (
         f"scenario {name} has no expected findings in SCENARIO_FINDINGS (the doctor finds {sorted(broken)}); "
-        "add them, or set() if it has nothing the doctor can see")
+        "add them, or set() if it has nothing the doctor can see"
+    )
     assert broken == SCENARIO_FINDINGS[name]
     if not scenario.steps:
         pytest.skip(f"{name} has no fix steps yet (being written): only its broken tree is checked")
@@ -236,12 +263,17 @@ def test_env_command_is_still_there(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_pool_limit_from_the_command_line_and_pyproject(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"db.py": """
+    write(
+        tmp_path,
+        {
+            "db.py": """
         from sqlalchemy import create_engine
 
         def make(url):
             return create_engine(url, pool_size=20, max_overflow=20)
-    """})
+    """
+        },
+    )
     (tmp_path / ".git").mkdir()  # the search for pyproject.toml stops at the repository's root
     assert doctor(str(tmp_path), config=True) == 1
     assert "= 40 connections per process, above 30" in capsys.readouterr().out
@@ -256,29 +288,37 @@ def test_pool_limit_from_the_command_line_and_pyproject(tmp_path: Path, capsys: 
 
 
 def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {
-        "a_broken.py": "def f(:\n    pass\n",
-        "b_nul.py": "x = 1\n",
-        "c_latin1.py": "# -*- coding: latin-1 -*-\nimport uvicorn\nNAME = 'caf\xe9'\n"
-                       "uvicorn.run('m:app', reload=True)\n",
-        "d_good.py": "from fastapi import FastAPI\napp = FastAPI()\napp.add_event_handler('startup', print)\n",
-    })
+    write(
+        tmp_path,
+        {
+            "a_broken.py": "def f(:\n    pass\n",
+            "b_nul.py": "x = 1\n",
+            "c_latin1.py": "# -*- coding: latin-1 -*-\nimport uvicorn\nNAME = 'caf\xe9'\n"
+            "uvicorn.run('m:app', reload=True)\n",
+            "d_good.py": "from fastapi import FastAPI\napp = FastAPI()\napp.add_event_handler('startup', print)\n",
+        },
+    )
     (tmp_path / "b_nul.py").write_bytes(b"x = 1\x00\n")
     (tmp_path / "c_latin1.py").write_bytes((tmp_path / "c_latin1.py").read_text().encode("latin-1"))
     (tmp_path / "e_not_utf8.py").write_bytes(b"NAME = '\xff\xfe'\n")
     assert doctor(str(tmp_path), "--format", "json") == 1
     found = {(f["path"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]}
-    assert found == {("a_broken.py", "syntax-error"), ("b_nul.py", "syntax-error"),
-                     ("e_not_utf8.py", "syntax-error"), ("c_latin1.py", "reload-without-main-guard"),
-                     ("d_good.py", "on-event")}
+    assert found == {
+        ("a_broken.py", "syntax-error"),
+        ("b_nul.py", "syntax-error"),
+        ("e_not_utf8.py", "syntax-error"),
+        ("c_latin1.py", "reload-without-main-guard"),
+        ("d_good.py", "on-event"),
+    }
     if os.geteuid() != 0:  # root reads everything
         (tmp_path / "d_good.py").chmod(0)
         report = scan(tmp_path)
         assert ("d_good.py", "unreadable-file") in {(f.path, f.rule) for f in report.findings}
 
 
-def test_an_internal_error_is_exit_2_and_the_scan_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_internal_error_is_exit_2_and_the_scan_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, {"boom.py": "x = 1\n", "main.py": "import uvicorn\nuvicorn.run('main:app', workers=2)\n"})
     run = Walker.run
 
@@ -296,9 +336,25 @@ def test_an_internal_error_is_exit_2_and_the_scan_goes_on(tmp_path: Path, monkey
 
 def test_virtualenvs_vcs_and_build_dirs_are_skipped(tmp_path: Path) -> None:
     bad = "import uvicorn\nuvicorn.run('m:app', reload=True)\n"
-    write(tmp_path, {rel: bad for rel in (
-        "app/main.py", ".venv/lib/x.py", "venv/x.py", "node_modules/x.py", ".git/x.py", "build/x.py",
-        "dist/x.py", "app.egg-info/x.py", "myenv/lib/x.py", "app/__pycache__/x.py", "migrations/x.py")})
+    write(
+        tmp_path,
+        {
+            rel: bad
+            for rel in (
+                "app/main.py",
+                ".venv/lib/x.py",
+                "venv/x.py",
+                "node_modules/x.py",
+                ".git/x.py",
+                "build/x.py",
+                "dist/x.py",
+                "app.egg-info/x.py",
+                "myenv/lib/x.py",
+                "app/__pycache__/x.py",
+                "migrations/x.py",
+            )
+        },
+    )
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "app" / "loop").symlink_to(tmp_path / "app")
     report = scan(tmp_path, Options(exclude=("migrations",)))
@@ -307,25 +363,35 @@ def test_virtualenvs_vcs_and_build_dirs_are_skipped(tmp_path: Path) -> None:
 
 def test_test_files_may_hold_local_passwords(tmp_path: Path) -> None:
     url = '"postgresql+asyncpg://app:secret@localhost/app"'
-    write(tmp_path, {"tests/test_db.py": f"URL = {url}\n", "conftest.py": f"URL = {url}\n",
-                     "app/db_test.py": f"URL = {url}\n", "app/settings.py": f"URL = {url}\n"})
+    write(
+        tmp_path,
+        {
+            "tests/test_db.py": f"URL = {url}\n",
+            "conftest.py": f"URL = {url}\n",
+            "app/db_test.py": f"URL = {url}\n",
+            "app/settings.py": f"URL = {url}\n",
+        },
+    )
     assert found_in(tmp_path) == {("app/settings.py", 1, "hardcoded-db-password")}
 
 
 # -- --app: the runtime probe ----------------------------------------------------------------------------
 
 
-def test_app_probe_sees_middleware_added_twice_across_modules(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {
-        "app/__init__.py": "",
-        "app/setup.py": """
+def test_app_probe_sees_middleware_added_twice_across_modules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/setup.py": """
             from starlette.middleware.gzip import GZipMiddleware
 
             def install(app):
                 app.add_middleware(GZipMiddleware)
         """,
-        "app/main.py": """
+            "app/main.py": """
             from fastapi import FastAPI
             from starlette.middleware.gzip import GZipMiddleware
 
@@ -345,7 +411,8 @@ def test_app_probe_sees_middleware_added_twice_across_modules(tmp_path: Path,
             async def items() -> list[int]:
                 return []
         """,
-    })
+        },
+    )
     assert doctor(str(tmp_path), "--app", "app.main:app", "--format", "json") == 1
     document = json.loads(capsys.readouterr().out)
     found = {(f["rule"], f["path"], f["line"]) for f in document["findings"]}
@@ -354,12 +421,23 @@ def test_app_probe_sees_middleware_added_twice_across_modules(tmp_path: Path,
     assert app["imported"] and app["lifespan"] is False and app["startup_hooks"] == 1
     assert app["middleware"] == ["starlette.middleware.gzip.GZipMiddleware"] * 2
     items = [route for route in app["routes"] if route["path"] == "/items"]
-    assert items == [{"path": "/items", "methods": ["GET"], "name": "items", "endpoint": "app.main.items",
-                      "async": True, "kind": "APIRoute"}]
+    assert items == [
+        {
+            "path": "/items",
+            "methods": ["GET"],
+            "name": "items",
+            "endpoint": "app.main.items",
+            "async": True,
+            "kind": "APIRoute",
+        }
+    ]
 
 
 def test_app_probe_reports_an_import_that_connects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"service.py": """
+    write(
+        tmp_path,
+        {
+            "service.py": """
         import os
         from fastapi import FastAPI
         from sqlalchemy import create_engine, text
@@ -368,27 +446,35 @@ def test_app_probe_reports_an_import_that_connects(tmp_path: Path, capsys: pytes
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         app = FastAPI()
-    """})
+    """
+        },
+    )
     assert doctor(str(tmp_path), "--app", "service:app") == 1
     out = capsys.readouterr().out
     assert "service.py:5:10: engine-at-import [warning]" in out
-    assert re.search(r"service\.py:6:1: import-failed importing service with the database unreachable failed: "
-                     r"OperationalError: .*Connection refused", out)
+    assert re.search(
+        r"service\.py:6:1: import-failed importing service with the database unreachable failed: "
+        r"OperationalError: .*Connection refused",
+        out,
+    )
     assert "learn: notebooks/01-import-time-engine.ipynb" in out
     assert not (tmp_path / "__pycache__").exists()
 
 
-def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {
-        "served.py": """
+def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "served.py": """
             import uvicorn
             from fastapi import FastAPI
 
             app = FastAPI()
             uvicorn.run("served:app", reload=True)
         """,
-        "plain.py": """
+            "plain.py": """
             import os
             from fastapi import FastAPI
             from sqlalchemy import create_engine
@@ -398,7 +484,8 @@ def test_app_probe_refuses_to_serve_and_flags_a_missing_lifespan(tmp_path: Path,
 
             app = FastAPI()
         """,
-    })
+        },
+    )
     assert doctor(str(tmp_path), "--app", "served:app", "--select", "import-failed") == 1
     out = capsys.readouterr().out
     assert "served.py:5:1: import-failed" in out
@@ -422,7 +509,8 @@ def test_app_probe_has_a_time_limit(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location(
-        "doctor_speed", Path(__file__).resolve().parents[1] / "benchmarks" / "doctor_speed.py")
+        "doctor_speed", Path(__file__).resolve().parents[1] / "benchmarks" / "doctor_speed.py"
+    )
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
@@ -438,7 +526,7 @@ def test_benchmark_tree_has_its_planted_findings(tmp_path: Path) -> None:
 # -- newer Python, odd files, several paths ------------------------------------------------------------------
 
 NEWER_SYNTAX = {
-    "app/generics.py": '''
+    "app/generics.py": """
         from sqlalchemy import create_engine
 
         type Rows[T] = list[T]
@@ -450,8 +538,8 @@ NEWER_SYNTAX = {
 
         class Repository[M = object]:
             engine = create_engine("postgresql+psycopg2://app@db.internal/app")  # expect: engine-at-import
-    ''',
-    "app/fstrings.py": '''
+    """,
+    "app/fstrings.py": """
         settings = {"host": "db.internal"}
         label = f"{settings["host"]} and {'\\n'.join(['a', 'b'])}"
         spread = f"{
@@ -459,8 +547,8 @@ NEWER_SYNTAX = {
         }"
         URL = f"postgresql://app:secret@{settings["host"]}/app"  # expect: hardcoded-db-password
         template = t"select {label}"
-    ''',
-    "app/handlers.py": '''
+    """,
+    "app/handlers.py": """
         import uvicorn
 
         try:
@@ -468,7 +556,7 @@ NEWER_SYNTAX = {
         except ValueError, TypeError:
             json = None
         uvicorn.run("app.main:app", reload=True)  # expect: reload-without-main-guard
-    ''',
+    """,
 }
 
 
@@ -477,14 +565,15 @@ def _with_marks(root: Path, files: dict[str, str]) -> Found:
     return expected_in(root)
 
 
-def test_code_for_python_3_12_to_3_14_is_read_not_called_a_syntax_error(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_code_for_python_3_12_to_3_14_is_read_not_called_a_syntax_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     expected = _with_marks(tmp_path, NEWER_SYNTAX)
     assert found_in(tmp_path) == expected
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n')
     (tmp_path / "app" / "future.py").write_text("def f(:\n    pass\n")  # not valid in any Python
     assert doctor(str(tmp_path), "--select", "syntax-error", "--format", "json", config=True) == 0
-    finding, = json.loads(capsys.readouterr().out)["findings"]
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
     assert finding["severity"] == "info" and "requires Python 3.99" in finding["message"]
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
     assert doctor(str(tmp_path), "--select", "syntax-error", config=True) == 1
@@ -492,8 +581,9 @@ def test_code_for_python_3_12_to_3_14_is_read_not_called_a_syntax_error(tmp_path
 
 
 def test_a_fifo_named_like_python_is_not_read_and_an_unreadable_folder_is_reported(tmp_path: Path) -> None:
-    write(tmp_path, {"app/main.py": "import uvicorn\nuvicorn.run('m:app', reload=True)\n",
-                     "app/locked/db.py": "x = 1\n"})
+    write(
+        tmp_path, {"app/main.py": "import uvicorn\nuvicorn.run('m:app', reload=True)\n", "app/locked/db.py": "x = 1\n"}
+    )
     os.mkfifo(tmp_path / "app" / "pipe.py")
     if os.geteuid() != 0:
         (tmp_path / "app" / "locked").chmod(0)
@@ -530,12 +620,19 @@ def test_editor_history_folders_are_skipped(tmp_path: Path) -> None:
     assert {path for path, _, _ in found_in(tmp_path)} == {"app/main.py"}
 
 
-def test_several_paths_as_pre_commit_passes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"app/__init__.py": "", "app/db.py": "from sqlalchemy import create_engine\n"
-                     "engine = create_engine('postgresql+psycopg2://app@db/app')\n",
-                     "app/main.py": "import uvicorn\nuvicorn.run('app.main:app', reload=True)\n",
-                     "app/clean.py": "x = 1\n"})
+def test_several_paths_as_pre_commit_passes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": "from sqlalchemy import create_engine\n"
+            "engine = create_engine('postgresql+psycopg2://app@db/app')\n",
+            "app/main.py": "import uvicorn\nuvicorn.run('app.main:app', reload=True)\n",
+            "app/clean.py": "x = 1\n",
+        },
+    )
     monkeypatch.chdir(tmp_path)
     assert doctor("app/db.py", "app/main.py") == 1
     out = capsys.readouterr().out
@@ -553,25 +650,42 @@ def test_exit_zero_keeps_the_findings_but_not_the_failure(capsys: pytest.Capture
     assert doctor(str(FIXTURES / "nowhere"), "--exit-zero") == 2
 
 
-def test_github_format_annotates_each_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"svc/db.py": "from sqlalchemy import create_engine\n"
-                     "engine = create_engine('postgresql://app:fake-s3cret@db.example.com/app')\n"})
+def test_github_format_annotates_each_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/db.py": "from sqlalchemy import create_engine\n"
+            "engine = create_engine('postgresql://app:fake-s3cret@db.example.com/app')\n"
+        },
+    )
     monkeypatch.chdir(tmp_path)
     assert doctor("svc", "--format", "github", "--learn-url", "https://example.org/lab/blob/v1") == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert any(line.startswith("::warning file=svc/db.py,line=2,endLine=2,col=10,title=labkit doctor%3A "
-                               "engine-at-import::") for line in lines)
+    assert any(
+        line.startswith("::warning file=svc/db.py,line=2,endLine=2,col=10,title=labkit doctor%3A engine-at-import::")
+        for line in lines
+    )
     password = next(line for line in lines if "hardcoded-db-password" in line)
     assert password.startswith("::error file=svc/db.py,line=2,")
     assert "%0Alearn: https://example.org/lab/blob/v1/notebooks/04-sync-driver-under-async-engine.ipynb" in password
 
 
-def test_sarif_has_every_rule_with_a_help_uri_and_each_finding_located(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor(str(FIXTURES / "on-event"), "--format", "sarif",
-                  "--learn-url", "https://example.org/lab/blob/main/notebooks/{notebook}.ipynb") == 1
+def test_sarif_has_every_rule_with_a_help_uri_and_each_finding_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        doctor(
+            str(FIXTURES / "on-event"),
+            "--format",
+            "sarif",
+            "--learn-url",
+            "https://example.org/lab/blob/main/notebooks/{notebook}.ipynb",
+        )
+        == 1
+    )
     document = json.loads(capsys.readouterr().out)
     assert document["version"] == "2.1.0" and len(document["runs"]) == 1
     run = document["runs"][0]
@@ -590,9 +704,9 @@ def test_sarif_has_every_rule_with_a_help_uri_and_each_finding_located(tmp_path:
     assert run["invocations"][0]["executionSuccessful"] is True
 
 
-def test_learn_url_comes_from_the_option_the_config_or_the_environment(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_learn_url_comes_from_the_option_the_config_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, {"main.py": "import uvicorn\nuvicorn.run('main:app', reload=True)\n"})
     (tmp_path / ".git").mkdir()
     monkeypatch.setenv("LABKIT_DOCTOR_LEARN_URL", "https://env.example/lab")
@@ -609,8 +723,10 @@ def test_learn_url_comes_from_the_option_the_config_or_the_environment(tmp_path:
 
 
 def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "fixtures.py": """
+    write(
+        tmp_path,
+        {
+            "fixtures.py": """
             import os
             from sqlalchemy import create_engine
 
@@ -621,13 +737,14 @@ def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
             def teardown():
                 engine.dispose()
         """,
-        "settings.py": """
+            "settings.py": """
             LOCAL = "postgresql://app:fake-local@localhost/app"
             REMOTE = "postgresql://app:fake-prod@db.prod.example.com/app"
         """,
-    })
+        },
+    )
     messages = {(f.path, f.line): (f.severity, f.message) for f in scan(tmp_path).findings}
-    severity, disposed = messages[("fixtures.py", 4)]
+    _severity, disposed = messages[("fixtures.py", 4)]
     assert "dispose() at line 9" in disposed and "nothing in this module disposes" not in disposed
     assert "nothing in this module disposes it" in messages[("fixtures.py", 5)][1]
     local, remote = messages[("settings.py", 1)], messages[("settings.py", 2)]
@@ -639,10 +756,12 @@ def test_messages_say_what_is_true_here(tmp_path: Path) -> None:
 def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_path: Path) -> None:
     """``my-project/__init__.py``: the folder cannot be imported, so ``api.db`` is still ``api.db``."""
     checkout = tmp_path / "my-project"
-    write(checkout, {
-        "__init__.py": "",
-        "api/__init__.py": "",
-        "api/db.py": """
+    write(
+        checkout,
+        {
+            "__init__.py": "",
+            "api/__init__.py": "",
+            "api/db.py": """
             from sqlalchemy.orm import Session, sessionmaker
 
             SessionLocal = sessionmaker()
@@ -655,7 +774,7 @@ def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_p
 
             users = Users()
         """,
-        "api/routes.py": """
+            "api/routes.py": """
             from fastapi import APIRouter
 
             from api.db import SessionLocal, users
@@ -668,7 +787,8 @@ def test_a_stray_init_at_the_top_of_a_checkout_does_not_rename_its_modules(tmp_p
                 with SessionLocal() as db:
                     return users.first(db)
         """,
-    })
+        },
+    )
     assert ("api/routes.py", 10, "blocking-db-call-in-async-route") in found_in(checkout)
 
 
@@ -678,7 +798,8 @@ def test_several_processes_find_exactly_what_one_finds(tmp_path: Path) -> None:
         one = scan(FIXTURES / project, Options(jobs=1))
         three = scan(FIXTURES / project, Options(jobs=3))
         assert [(f, f.message, f.severity) for f in three.findings] == [
-            (f, f.message, f.severity) for f in one.findings]
+            (f, f.message, f.severity) for f in one.findings
+        ]
         assert (three.files, three.lines, three.errors) == (one.files, one.lines, one.errors)
 
 
@@ -687,11 +808,29 @@ def test_importing_the_doctor_loads_none_of_the_workbook_stack() -> None:
     import subprocess
     import sys
 
-    heavy = ("sqlalchemy", "fastapi", "starlette", "psycopg2", "asyncpg", "httpx", "psutil", "pygments",
-             "matplotlib", "numpy", "uvicorn", "multiprocessing", "tomllib")
+    heavy = (
+        "sqlalchemy",
+        "fastapi",
+        "starlette",
+        "psycopg2",
+        "asyncpg",
+        "httpx",
+        "psutil",
+        "pygments",
+        "matplotlib",
+        "numpy",
+        "uvicorn",
+        "multiprocessing",
+        "tomllib",
+    )
     probe = f"import sys, labkit.doctor; print(','.join(m for m in {heavy!r} if m in sys.modules))"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert loaded.stdout.strip() == ""
 
 

@@ -12,7 +12,6 @@ import labkit
 pytestmark = pytest.mark.unit
 
 
-
 def test_expect_is_strict_unattended(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LABKIT_STRICT", raising=False)
     labkit.expect(2 == 2, "two is two")
@@ -20,8 +19,9 @@ def test_expect_is_strict_unattended(monkeypatch: pytest.MonkeyPatch) -> None:
         labkit.expect(3 == 2, "one request makes two writes", measured=3)
 
 
-def test_expect_is_calm_when_told_a_learner_watches(monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_expect_is_calm_when_told_a_learner_watches(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("LABKIT_STRICT", "0")
     labkit.expect(3 == 2, "one request makes two writes", measured=3)
     out = capsys.readouterr().out

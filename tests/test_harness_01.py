@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import Lab
-from labkit import Postgres
+from labkit import Lab, Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn, child processes
 
@@ -65,7 +64,9 @@ def test_imports_without_a_server_or_a_url(broken: Lab, fixed: Lab) -> None:
     assert "port PORT" in before.get("app.main", "no server at DATABASE_URL").error  # the port is masked
     assert "ValidationError" in before.get("app.main", "no DATABASE_URL").error
     after = fixed.harness.imports(fixed)
-    assert all(run.ok and run.paths == ("/health", "/notes", "/users") for run in after.runs if run.module == "app.main")
+    assert all(
+        run.ok and run.paths == ("/health", "/notes", "/users") for run in after.runs if run.module == "app.main"
+    )
 
 
 def test_users_and_notes_over_http(broken: Lab, fixed: Lab) -> None:
@@ -77,7 +78,8 @@ def test_users_and_notes_over_http(broken: Lab, fixed: Lab) -> None:
 
 
 def test_simultaneous_starts_give_only_started_or_duplicates_and_none_fail_with_the_lock(
-        local_pg: Postgres, tmp_path: Path, broken: Lab) -> None:
+    local_pg: Postgres, tmp_path: Path, broken: Lab
+) -> None:
     raced = broken.harness.start_together(broken, rounds=4)
     assert len(raced.rounds) == 4 and all(len(outcome) == 2 for outcome in raced.rounds)
     assert all("already exists" in e or "duplicate key value" in e for e in raced.errors), raced

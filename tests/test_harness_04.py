@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import labkit
 import pytest
-from labkit import Postgres
 from sqlalchemy.engine import make_url
+
+import labkit
+from labkit import Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn, child processes
 
@@ -104,7 +105,10 @@ def test_translation_helper_against_str_replace(local_pg: Postgres, lab: labkit.
     assert "%40" not in repr(converted)  # the encoded password is masked in the URLs shown
 
     naive = asyncio.run(harness.str_replace_each(local_pg))
-    assert naive.rows[0][2] == "engine built; first connect: TypeError: connect() got an unexpected keyword argument 'sslmode'"
+    assert (
+        naive.rows[0][2]
+        == "engine built; first connect: TypeError: connect() got an unexpected keyword argument 'sslmode'"
+    )
     assert all("Error" in row[-1] for row in naive.rows)
 
 

@@ -37,6 +37,8 @@ import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+pytestmark = pytest.mark.integration  # a real JupyterHub, single-user servers, kernels and PostgreSQL
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "hub" / "jupyterhub_config.py"
 LEARNERS = ["ada", "grace", "linus"]

@@ -29,8 +29,9 @@ OWNER = textwrap.dedent("""
 
 
 def test_sigkilled_owner_leaves_no_postgres_uvicorn_or_temp_dir(tmp_path: Path) -> None:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path / "work")],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(tmp_path / "work")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert owner.stdout is not None
     started = json.loads(owner.stdout.readline())
     pids, dirs = started["pids"], [Path(d) for d in started["dirs"]]
@@ -44,8 +45,9 @@ def test_sigkilled_owner_leaves_no_postgres_uvicorn_or_temp_dir(tmp_path: Path) 
 
 def test_normal_exit_cleans_up_without_the_watchdog(tmp_path: Path) -> None:
     code = OWNER.replace("sys.stdin.read()  # wait to be killed", "")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "work")], capture_output=True, text=True, timeout=60
+    )
     started = json.loads(result.stdout.splitlines()[0])
     assert not any(Path(d).exists() for d in started["dirs"])
     assert not any(group_members(pid) for pid in started["pids"])

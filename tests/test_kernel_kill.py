@@ -34,6 +34,7 @@ def test_sigkilled_kernel_leaves_nothing(tmp_path: Path) -> None:
     # as when Jupyter kills a kernel: SIGKILL to the kernel's process group
     os.killpg(os.getpgid(started["kernel"]), signal.SIGKILL)
     manager.cleanup_resources()
-    left = left_after(10, lambda: [pid for pid in started["pids"] if alive(pid)]
-                      + [d for d in started["dirs"] if Path(d).exists()])
+    left = left_after(
+        10, lambda: [pid for pid in started["pids"] if alive(pid)] + [d for d in started["dirs"] if Path(d).exists()]
+    )
     assert left == [], f"left behind 10 s after the kernel was killed: {left}"

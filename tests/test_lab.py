@@ -59,7 +59,7 @@ def test_solve_applies_everything(two_steps: Lab) -> None:
 @pytest.mark.unit
 def test_diff_and_show_render_text_and_html(two_steps: Lab) -> None:
     diff = two_steps.diff(1)
-    assert "+GREETING = \"hello\"" in str(diff) and "Say hello" in str(diff)
+    assert '+GREETING = "hello"' in str(diff) and "Say hello" in str(diff)
     assert "<span" in DisplayFormatter().format(diff)[0]["text/html"]  # what Jupyter renders
     assert "FAREWELL" in str(two_steps.show("app/words.py"))
     with pytest.raises(LabkitError, match="not a file of this scenario"):
@@ -126,7 +126,8 @@ def test_apps_listen_on_loopback_only(local_pg: Postgres, tmp_path: Path) -> Non
 
     lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
     srv = lab.serve(ready_path="/health")
-    listening = {c.laddr.ip for c in psutil.net_connections("inet")
-                 if c.pid == srv.pid and c.status == psutil.CONN_LISTEN}
+    listening = {
+        c.laddr.ip for c in psutil.net_connections("inet") if c.pid == srv.pid and c.status == psutil.CONN_LISTEN
+    }
     lab.close()
     assert listening == {"127.0.0.1"}

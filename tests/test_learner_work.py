@@ -146,7 +146,9 @@ def test_hints_climb_from_the_nudge_to_the_reference_diff(work_root: Path) -> No
     checklist = lab.check()
     assert "hint: What does the app say first?" in str(checklist)  # rung 1 comes with the ✗
     second, third, again = lab.hint(), lab.hint(), lab.hint()
-    assert str(second).startswith("Hint 2 of 3 for 1. GREETING says hello") and "Set GREETING to 'hello'." in str(second)
+    assert str(second).startswith("Hint 2 of 3 for 1. GREETING says hello") and "Set GREETING to 'hello'." in str(
+        second
+    )
     assert '+GREETING = "hello"' in str(third) and "the reference step" in str(third)
     assert str(again) == str(third)  # the ladder ends at the diff
     assert "Hint 2 of 3" in second._repr_html_()

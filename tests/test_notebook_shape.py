@@ -22,10 +22,14 @@ SECTIONS = ["Setup", "Reproduce", "Why", "Your turn", "Fix, step by step", "Veri
 SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routine itself, no incident
 # Notebooks not yet rewritten to the workshop shape, with the issue that rewrites them.
 NOT_YET = {
-    "05-async-session-pitfalls": "issue 16", "06-testing-async-backends": "issue 16",
-    "07-connection-pool": "issue 16", "08-health-and-outages": "issue 16",
-    "09-middleware-twice-and-order": "issue 17", "10-one-app-one-database": "issue 17",
-    "11-config-and-secrets": "issue 17", "12-capstone": "issue 17",
+    "05-async-session-pitfalls": "issue 16",
+    "06-testing-async-backends": "issue 16",
+    "07-connection-pool": "issue 16",
+    "08-health-and-outages": "issue 16",
+    "09-middleware-twice-and-order": "issue 17",
+    "10-one-app-one-database": "issue 17",
+    "11-config-and-secrets": "issue 17",
+    "12-capstone": "issue 17",
 }
 MUTATING = {"reset", "apply", "solve"}
 
@@ -49,8 +53,12 @@ def params(notebooks: list[Path]) -> list[object]:
 
 @pytest.mark.parametrize("notebook", params(NOTEBOOKS))
 def test_the_sections_are_the_same_in_every_notebook(notebook: Path) -> None:
-    h2 = [m.group(1).strip() for c in cells(notebook) if c["cell_type"] == "markdown"
-          for m in re.finditer(r"^## (.+)$", source(c), re.M)]
+    h2 = [
+        m.group(1).strip()
+        for c in cells(notebook)
+        if c["cell_type"] == "markdown"
+        for m in re.finditer(r"^## (.+)$", source(c), re.M)
+    ]
     expected = SETUP_SECTIONS if notebook.stem == "00-setup" else SECTIONS
     assert h2 == expected, f"{notebook.name}: H2 sections {h2}, expected {expected}"
 
@@ -58,8 +66,10 @@ def test_the_sections_are_the_same_in_every_notebook(notebook: Path) -> None:
 @pytest.mark.parametrize("notebook", params(NOTEBOOKS))
 def test_the_header_time_comes_from_the_timings_file(notebook: Path) -> None:
     timing = TIMINGS[notebook.stem]
-    line = (f"⏱ Core path about {timing['core']} min · whole notebook about {timing['whole']} min · "
-            f"Run All about {timing['run_all']} s")
+    line = (
+        f"⏱ Core path about {timing['core']} min · whole notebook about {timing['whole']} min · "
+        f"Run All about {timing['run_all']} s"
+    )
     assert line in source(cells(notebook)[0]), f"{notebook.name}: the first cell must say {line!r}"
 
 
@@ -72,13 +82,19 @@ def test_the_learners_copy_is_never_reset_and_nbval_markers_are_tags(notebook: P
         assert "NBVAL_" not in text, f"{notebook.name} cell {number}: use nbval's cell tags, not NBVAL comments"
         tree = ast.parse("\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "lab":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "lab"
+            ):
                 assert node.func.attr not in MUTATING, (
                     f"{notebook.name} cell {number}: lab.{node.func.attr}() changes the learner's copy; "
-                    "the walk-through uses ref = lab.reference()")
+                    "the walk-through uses ref = lab.reference()"
+                )
             assert not isinstance(node, ast.Assert), (
-                f"{notebook.name} cell {number}: a bare assert fires at the learner; use labkit.expect(...)")
+                f"{notebook.name} cell {number}: a bare assert fires at the learner; use labkit.expect(...)"
+            )
 
 
 def test_every_notebook_has_a_timing_and_every_timing_a_notebook() -> None:

@@ -35,8 +35,9 @@ def test_both_drivers_connect(local_pg: Postgres) -> None:
 
 def test_connections_and_terminate_count_client_backends(local_pg: Postgres) -> None:
     base = local_pg.connections(wait_for=0)  # earlier tests' backends may still be leaving
-    conns = [psycopg2.connect(local_pg.url("psycopg2").replace("+psycopg2", ""), application_name="probe")
-             for _ in range(3)]
+    conns = [
+        psycopg2.connect(local_pg.url("psycopg2").replace("+psycopg2", ""), application_name="probe") for _ in range(3)
+    ]
     assert local_pg.connections() == base + 3
     assert local_pg.connections(application_name="probe") == 3
     assert local_pg.terminate(application_name="probe") == 3
@@ -98,8 +99,11 @@ def test_wait_for_query_returns_once_a_statement_runs_and_says_so_when_none_does
 
 
 def test_listens_on_loopback_only_with_a_random_password(local_pg: Postgres, fresh_pg: Postgres) -> None:
-    ports = {c.laddr.ip for c in psutil.net_connections("inet")
-             if c.pid == postmaster(local_pg).pid and c.status == psutil.CONN_LISTEN}
+    ports = {
+        c.laddr.ip
+        for c in psutil.net_connections("inet")
+        if c.pid == postmaster(local_pg).pid and c.status == psutil.CONN_LISTEN
+    }
     assert ports == {"127.0.0.1"}
     assert local_pg.server.endpoint.password != fresh_pg.server.endpoint.password
     assert local_pg.server.endpoint.password not in repr(local_pg)

@@ -39,8 +39,13 @@ def private_uses(source: str) -> list[str]:
     # a cell may hold IPython syntax (%magic, !shell) and a top-level await
     python = TransformerManager().transform_cell(source)
     tree = compile(python, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    aliases = {"labkit"} | {a.asname for n in ast.walk(tree) if isinstance(n, ast.Import)
-                            for a in n.names if a.name == "labkit" and a.asname}
+    aliases = {"labkit"} | {
+        a.asname
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import)
+        for a in n.names
+        if a.name == "labkit" and a.asname
+    }
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -51,11 +56,16 @@ def private_uses(source: str) -> list[str]:
             elif node.module == "labkit":
                 found += [(node.lineno, f"from labkit import {a.name}") for a in node.names if a.name not in PUBLIC]
             elif node.module.startswith("labkit."):
-                found += [(node.lineno, f"from {node.module} import {a.name}")
-                          for a in node.names if a.name.startswith("_")]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
-            if node.attr not in PUBLIC:
-                found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+                found += [
+                    (node.lineno, f"from {node.module} import {a.name}") for a in node.names if a.name.startswith("_")
+                ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr not in PUBLIC
+        ):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
     return [f"line {line}: {use}" for line, use in sorted(found)]
 
 
@@ -77,17 +87,25 @@ def test_scenario_check_uses_only_public_names(check: Path) -> None:
     assert not found, f"{check.relative_to(ROOT)} uses labkit's internals:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize(("source", "uses"), [
-    ("from labkit._ports import free_port", ["line 1: from labkit._ports import free_port"]),
-    ("import labkit._cleanup as cleanup", ["line 1: import labkit._cleanup"]),
-    ("from labkit import _cleanup, Table", ["line 1: from labkit import _cleanup"]),
-    ("import labkit as lk\nlk._display.Table", ["line 2: lk._display"]),
-    ("import labkit\nlabkit.display.Table(['a'], [])", ["line 2: labkit.display"]),
-    ("from labkit.doctor._walk import x\nfrom labkit.doctor import _rules",
-     ["line 1: from labkit.doctor._walk import x", "line 2: from labkit.doctor import _rules"]),
-    ("%time import labkit\nawait labkit._load.run()", ["line 2: labkit._load"]),
-    ("import labkit, labkit.doctor\nfrom labkit import Lab, free_port\nfrom labkit.checking import x\n"
-     "from labkit.doctor import scan\nlabkit.postgres()", []),
-])
+@pytest.mark.parametrize(
+    ("source", "uses"),
+    [
+        ("from labkit._ports import free_port", ["line 1: from labkit._ports import free_port"]),
+        ("import labkit._cleanup as cleanup", ["line 1: import labkit._cleanup"]),
+        ("from labkit import _cleanup, Table", ["line 1: from labkit import _cleanup"]),
+        ("import labkit as lk\nlk._display.Table", ["line 2: lk._display"]),
+        ("import labkit\nlabkit.display.Table(['a'], [])", ["line 2: labkit.display"]),
+        (
+            "from labkit.doctor._walk import x\nfrom labkit.doctor import _rules",
+            ["line 1: from labkit.doctor._walk import x", "line 2: from labkit.doctor import _rules"],
+        ),
+        ("%time import labkit\nawait labkit._load.run()", ["line 2: labkit._load"]),
+        (
+            "import labkit, labkit.doctor\nfrom labkit import Lab, free_port\nfrom labkit.checking import x\n"
+            "from labkit.doctor import scan\nlabkit.postgres()",
+            [],
+        ),
+    ],
+)
 def test_private_uses_are_found(source: str, uses: list[str]) -> None:
     assert private_uses(source) == uses

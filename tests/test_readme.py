@@ -14,8 +14,9 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_rules_table_matches_the_doctor() -> None:
-    listed = subprocess.run([sys.executable, "-m", "labkit", "doctor", "--list-rules"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    listed = subprocess.run(
+        [sys.executable, "-m", "labkit", "doctor", "--list-rules"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     block = re.search(r"<!-- rules table.*?-->\n(.*?)\n<!-- end of rules table -->", README, re.S)
     assert block is not None and block.group(1).strip() == listed
 

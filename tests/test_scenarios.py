@@ -20,8 +20,10 @@ from labkit.checking import Requirement
 # Requirements that pass on the broken tree by design: they guard a behaviour the broken project has
 # and a later step could lose. Name -> why.
 PASS_ON_BROKEN = {
-    ("04-sync-driver-under-async-engine", "keeps_tls_demand"):
-        "psycopg2 honours sslmode=require; only a translation for asyncpg that drops it fails",
+    (
+        "04-sync-driver-under-async-engine",
+        "keeps_tls_demand",
+    ): "psycopg2 honours sslmode=require; only a translation for asyncpg that drops it fails",
 }
 SCENARIOS = labkit.scenarios()
 

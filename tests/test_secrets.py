@@ -18,8 +18,11 @@ def test_notebook_00_never_shows_the_password() -> None:
     notebook = json.loads((NOTEBOOKS / "00-setup.ipynb").read_text())
     manager, client = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS))
     try:
-        shown = [run_cell(client, "".join(cell["source"]) + "\n;") for cell in notebook["cells"]
-                 if cell["cell_type"] == "code"]
+        shown = [
+            run_cell(client, "".join(cell["source"]) + "\n;")
+            for cell in notebook["cells"]
+            if cell["cell_type"] == "code"
+        ]
         shown.append(run_cell(client, "print(repr(pg), report, srv.logs())"))
         password = run_cell(client, "print(pg.server.endpoint.password)").strip()
     finally:
@@ -31,10 +34,14 @@ def test_notebook_00_never_shows_the_password() -> None:
 
 URL_WITH_PASSWORD = re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^:/\s'\"]+:([^@/\s'\"]+)@")
 # Placeholders, and the fake passwords broken scenarios commit on purpose; nothing else may stand there.
-DELIBERATE = {line.strip() for line in (Path(__file__).parent / "fake_secrets.txt").read_text().splitlines()
-              if line.strip() and not line.startswith("#")}
-PLACEHOLDER = re.compile(r"^(REDACTED|secret|password|pass|p|changeme|example\S*|fake\S*|doctor|\*+|\{.*\}|\$\{?\w+\}?)$",
-                  re.IGNORECASE)
+DELIBERATE = {
+    line.strip()
+    for line in (Path(__file__).parent / "fake_secrets.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+}
+PLACEHOLDER = re.compile(
+    r"^(REDACTED|secret|password|pass|p|changeme|example\S*|fake\S*|doctor|\*+|\{.*\}|\$\{?\w+\}?|<\w+>)$", re.IGNORECASE
+)
 
 
 @pytest.mark.unit

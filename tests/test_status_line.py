@@ -76,8 +76,11 @@ def test_the_environment_forces_it_on_and_off(kernel) -> None:
 
 def test_a_failure_leaves_a_cross(kernel) -> None:
     failing = WORK.replace("time.sleep(0.1)", "time.sleep(0.1)\n        if len(ticks) == 8: raise ValueError('boom')")
-    code = "import os; os.environ.pop('LABKIT_STATUS_LINE', None)\ntry:\n" + "\n".join(
-        "    " + line for line in failing.strip().splitlines()) + "\nexcept ValueError:\n    pass\n"
+    code = (
+        "import os; os.environ.pop('LABKIT_STATUS_LINE', None)\ntry:\n"
+        + "\n".join("    " + line for line in failing.strip().splitlines())
+        + "\nexcept ValueError:\n    pass\n"
+    )
     texts = [m["content"]["data"]["text/html"] for m in display_messages(kernel, code, allow_stdin=True)]
     assert "✗ demo work · 8 ticks" in texts[-1], texts
 

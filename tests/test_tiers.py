@@ -42,10 +42,29 @@ def test_a_test_without_exactly_one_tier_stops_the_run(tmp_path: Path) -> None:
     shutil.copy(HERE / "learner_copies.py", tmp_path)  # the plugin conftest.py loads
     (tmp_path / "test_probe.py").write_text(PROBE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-m", "unit", "--collect-only", "-q",
-                             "-p", "no:nbval", "-p", "no:cacheprovider"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "unit",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:nbval",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     refused = [line.strip() for line in result.stderr.splitlines() if line.startswith("  test_probe.py::")]
-    assert refused == ["test_probe.py::test_unmarked: no tier", "test_probe.py::test_twice: integration, unit",
-                       "test_probe.py::test_with_a_server: unit, but starts PostgreSQL (local_pg)"]
+    assert refused == [
+        "test_probe.py::test_unmarked: no tier",
+        "test_probe.py::test_twice: integration, unit",
+        "test_probe.py::test_with_a_server: unit, but starts PostgreSQL (local_pg)",
+    ]

@@ -9,8 +9,10 @@ from labkit._postgres._versions import SUPPORTED, major, outside_supported
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(("version", "expected"), [("18.6", 18), ("15.18 (Debian 15.18-0+deb12u1)", 15),
-                                                   ("9.6.24", 9), ("19devel", None), ("", None)])
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("18.6", 18), ("15.18 (Debian 15.18-0+deb12u1)", 15), ("9.6.24", 9), ("19devel", None), ("", None)],
+)
 def test_the_major_of_a_server_version(version: str, expected: int | None) -> None:
     assert major(version) == expected
 

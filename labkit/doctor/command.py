@@ -15,39 +15,71 @@ import os
 import sys
 from pathlib import Path
 
+from labkit._errors import LabkitError
 from labkit.doctor import learn, registry
 from labkit.doctor import options as options_module
+from labkit.doctor.files import package_prefix
+from labkit.doctor.findings import Finding, Report
 from labkit.doctor.formats import FORMATS, render
 from labkit.doctor.rules.events import ON_EVENT
-from labkit.doctor.findings import Finding, Report
-from labkit.doctor.files import package_prefix
-from labkit._errors import LabkitError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="*", help="the project folder to check (or several folders or .py files)")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="text (path:line:col: rule message), json, github (Actions annotations) or "
-                             "sarif (2.1.0, for code scanning); default: text")
-    parser.add_argument("--exit-zero", action="store_true",
-                        help="exit 0 even when there are findings (errors of the doctor itself still exit 2)")
-    parser.add_argument("--learn-url", metavar="URL",
-                        help="where the notebooks are read: a base URL, or a template with {notebook} "
-                             f"(default: learn-url in pyproject, ${learn.ENVIRONMENT}, or labkit's repository)")
-    parser.add_argument("--app", metavar="MODULE:ATTR",
-                        help="also import the app (in a subprocess, database unreachable) for runtime checks")
-    parser.add_argument("--select", action="append", metavar="RULES",
-                        help="only these rule ids, comma-separated (default: all)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (path:line:col: rule message), json, github (Actions annotations) or "
+        "sarif (2.1.0, for code scanning); default: text",
+    )
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when there are findings (errors of the doctor itself still exit 2)",
+    )
+    parser.add_argument(
+        "--learn-url",
+        metavar="URL",
+        help="where the notebooks are read: a base URL, or a template with {notebook} "
+        f"(default: learn-url in pyproject, ${learn.ENVIRONMENT}, or labkit's repository)",
+    )
+    parser.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="also import the app (in a subprocess, database unreachable) for runtime checks",
+    )
+    parser.add_argument(
+        "--select", action="append", metavar="RULES", help="only these rule ids, comma-separated (default: all)"
+    )
     parser.add_argument("--ignore", action="append", metavar="RULES", help="leave out these rule ids, comma-separated")
-    parser.add_argument("--exclude", action="append", metavar="GLOB", default=[],
-                        help="leave out files or folders matching this pattern (repeatable)")
-    parser.add_argument("--pool-limit", type=int, metavar="N",
-                        help="oversized-pool: the most pool_size + max_overflow may be "
-                             f"(default {options_module.DEFAULT_POOL_LIMIT})")
-    parser.add_argument("--app-timeout", type=float, default=30.0, metavar="SECONDS",
-                        help="time limit for importing the app with --app (default 30)")
-    parser.add_argument("--jobs", type=int, default=0, metavar="N",
-                        help="processes to check files in (default 0: as many as the cores and the tree are worth)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        default=[],
+        help="leave out files or folders matching this pattern (repeatable)",
+    )
+    parser.add_argument(
+        "--pool-limit",
+        type=int,
+        metavar="N",
+        help=f"oversized-pool: the most pool_size + max_overflow may be (default {options_module.DEFAULT_POOL_LIMIT})",
+    )
+    parser.add_argument(
+        "--app-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time limit for importing the app with --app (default 30)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes to check files in (default 0: as many as the cores and the tree are worth)",
+    )
     parser.add_argument("--no-config", action="store_true", help="ignore [tool.labkit.doctor] in pyproject.toml")
     parser.add_argument("--list-rules", action="store_true", help="print the rules as a markdown table and exit")
 
@@ -79,19 +111,27 @@ def check(args: argparse.Namespace) -> tuple[Report, options_module.Options]:
     from labkit.doctor.scanner import scan
 
     paths = [Path(p) for p in args.path]
-    for path, given in zip(paths, args.path):
+    for path, given in zip(paths, args.path, strict=False):
         if not path.exists():
             raise LabkitError(f"{given} does not exist.", "Give the folder (or files) of the project to check.")
     if args.app and len(paths) > 1:
-        raise LabkitError("--app takes one PATH (the folder to import the app from).",
-                          "Run the doctor on the project's folder alone when you use --app.")
+        raise LabkitError(
+            "--app takes one PATH (the folder to import the app from).",
+            "Run the doctor on the project's folder alone when you use --app.",
+        )
     path = paths[0]
     chosen = options_module.build(
-        path, registry.parse_ids(args.select), registry.parse_ids(args.ignore), args.exclude,
-        args.pool_limit, use_config=not args.no_config)
+        path,
+        registry.parse_ids(args.select),
+        registry.parse_ids(args.ignore),
+        args.exclude,
+        args.pool_limit,
+        use_config=not args.no_config,
+    )
     if args.jobs < 0:
-        raise LabkitError(f"--jobs {args.jobs} is below 0.",
-                          "Give a number of processes, or 0 to let the doctor choose.")
+        raise LabkitError(
+            f"--jobs {args.jobs} is below 0.", "Give a number of processes, or 0 to let the doctor choose."
+        )
     chosen = dataclasses.replace(chosen, jobs=args.jobs)
     if args.app:
         from labkit.doctor.probe import check_target

@@ -63,8 +63,9 @@ class Pending:
 class FileContext:
     """One file being walked: where we are, what names mean, and what was found."""
 
-    def __init__(self, rel: str, module: str, text: str, symbols: SymbolTable,
-                 first_party: frozenset[str], options: Options) -> None:
+    def __init__(
+        self, rel: str, module: str, text: str, symbols: SymbolTable, first_party: frozenset[str], options: Options
+    ) -> None:
         self.rel = rel
         self.module = module
         self.is_package = rel.endswith("__init__.py")
@@ -298,19 +299,37 @@ class FileContext:
 
     # -- reporting -----------------------------------------------------------------------
 
-    def finding(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
-                severity: Severity | None = None) -> Finding:
+    def finding(
+        self, rule: Rule, node: ast.AST, message: str, subject: str = "", severity: Severity | None = None
+    ) -> Finding:
         line = getattr(node, "lineno", 1)
-        return Finding(self.rel, line, getattr(node, "col_offset", 0) + 1, rule.id, message,
-                       getattr(node, "end_lineno", None) or line, subject, severity or rule.severity)
+        return Finding(
+            self.rel,
+            line,
+            getattr(node, "col_offset", 0) + 1,
+            rule.id,
+            message,
+            getattr(node, "end_lineno", None) or line,
+            subject,
+            severity or rule.severity,
+        )
 
-    def report(self, rule: Rule, node: ast.AST, message: str, subject: str = "",
-               severity: Severity | None = None) -> None:
+    def report(
+        self, rule: Rule, node: ast.AST, message: str, subject: str = "", severity: Severity | None = None
+    ) -> None:
         self.findings.append(self.finding(rule, node, message, subject, severity))
 
-    def defer(self, rule: Rule, node: ast.AST, value: Value, accept: frozenset[str], message: str,
-              template: str | None = None, group: tuple[str, int, int] | None = None,
-              unknown_too: bool = False) -> None:
+    def defer(
+        self,
+        rule: Rule,
+        node: ast.AST,
+        value: Value,
+        accept: frozenset[str],
+        message: str,
+        template: str | None = None,
+        group: tuple[str, int, int] | None = None,
+        unknown_too: bool = False,
+    ) -> None:
         """Report ``message`` if ``value`` turns out to be one of ``accept`` once every file is read.
 
         ``template``: the message to use instead, naming the kind found where :data:`values.KIND` stands.
@@ -337,16 +356,19 @@ def _is_test_file(rel: str) -> bool:
     """Tests hold throwaway credentials for throwaway databases: ``tests/``, ``test_*.py``, ``*_test.py``, conftest."""
     parts = rel.split("/")
     name = parts[-1]
-    return (any(part in ("tests", "test", "testing") for part in parts[:-1]) or name.startswith("test_")
-            or name.endswith("_test.py") or name == "conftest.py")
+    return (
+        any(part in ("tests", "test", "testing") for part in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
 
 
 def _lines_with(text: str, word: str | re.Pattern[str]) -> list[int]:
     """The numbers of the lines where ``word`` occurs, in order (one scan of the text)."""
     found: list[int] = []
     line, position = 1, 0
-    starts = (m.start() for m in (re.finditer(re.escape(word), text) if isinstance(word, str)
-                                  else word.finditer(text)))
+    starts = (m.start() for m in (re.finditer(re.escape(word), text) if isinstance(word, str) else word.finditer(text)))
     for start in starts:
         line += text.count("\n", position, start)
         position = start
@@ -379,4 +401,3 @@ def _imported_roots(text: str) -> frozenset[str]:
             if words:
                 roots.add(words[0].split(".", 1)[0])
     return frozenset(roots)
-

@@ -13,19 +13,52 @@ from dataclasses import dataclass
 
 from labkit.doctor.literals import HOLE
 
-DIALECTS = frozenset({
-    "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "sqlite", "cockroachdb", "redshift",
-    "snowflake",
-})
+DIALECTS = frozenset(
+    {
+        "postgresql",
+        "postgres",
+        "mysql",
+        "mariadb",
+        "mssql",
+        "oracle",
+        "sqlite",
+        "cockroachdb",
+        "redshift",
+        "snowflake",
+    }
+)
 # Drivers create_async_engine accepts, and drivers it refuses ("... is not async").
-ASYNC_DRIVERS = frozenset({
-    "asyncpg", "psycopg", "psycopg_async", "aiosqlite", "aiomysql", "asyncmy", "aioodbc", "oracledb",
-    "oracledb_async", "aiosqlcipher",
-})
-SYNC_DRIVERS = frozenset({
-    "psycopg2", "psycopg2cffi", "pg8000", "pygresql", "pysqlite", "pysqlcipher", "pymysql", "mysqldb",
-    "mysqlconnector", "cymysql", "pyodbc", "pymssql", "cx_oracle",
-})
+ASYNC_DRIVERS = frozenset(
+    {
+        "asyncpg",
+        "psycopg",
+        "psycopg_async",
+        "aiosqlite",
+        "aiomysql",
+        "asyncmy",
+        "aioodbc",
+        "oracledb",
+        "oracledb_async",
+        "aiosqlcipher",
+    }
+)
+SYNC_DRIVERS = frozenset(
+    {
+        "psycopg2",
+        "psycopg2cffi",
+        "pg8000",
+        "pygresql",
+        "pysqlite",
+        "pysqlcipher",
+        "pymysql",
+        "mysqldb",
+        "mysqlconnector",
+        "cymysql",
+        "pyodbc",
+        "pymssql",
+        "cx_oracle",
+    }
+)
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", ""})
 
 _URL = re.compile(

@@ -16,13 +16,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Ruff's default excludes, the usual virtualenv names and caches, and editors' local history.
-SKIP_DIRS = frozenset({
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv",
-    ".vscode", ".idea", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist",
-    "node_modules", "site-packages", "dist-packages", "venv", ".virtualenv", "htmlcov", ".history", ".lh",
-    ".cache", ".conda", ".pixi", ".hypothesis", ".benchmarks", ".coverage_html",
-})
+SKIP_DIRS = frozenset(
+    {
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".git-rewrite",
+        ".hg",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pyenv",
+        ".pytest_cache",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tox",
+        ".venv",
+        ".vscode",
+        ".idea",
+        "__pycache__",
+        "__pypackages__",
+        "_build",
+        "buck-out",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "dist-packages",
+        "venv",
+        ".virtualenv",
+        "htmlcov",
+        ".history",
+        ".lh",
+        ".cache",
+        ".conda",
+        ".pixi",
+        ".hypothesis",
+        ".benchmarks",
+        ".coverage_html",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,14 @@ class Finding:
     severity: str = field(default="error", compare=False)  # error | warning | info (see labkit.doctor.rule)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "path": self.path, "line": self.line, "col": self.col,
-                "message": self.message}
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,13 @@ class AppReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "target": self.target, "imported": self.imported, "error": self.error or None,
-            "lifespan": self.lifespan, "startup_hooks": self.startup_hooks,
-            "middleware": self.middleware, "routes": self.routes,
+            "target": self.target,
+            "imported": self.imported,
+            "error": self.error or None,
+            "lifespan": self.lifespan,
+            "startup_hooks": self.startup_hooks,
+            "middleware": self.middleware,
+            "routes": self.routes,
         }
 
 

@@ -62,8 +62,13 @@ def integer(node: ast.AST | None, consts: Literals | None = None) -> int | None:
     if isinstance(node, ast.Name) and consts is not None:
         value = consts.get(node.id)
         return value if type(value) is int else None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "int" \
-            and len(node.args) == 1 and not node.keywords:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "int"
+        and len(node.args) == 1
+        and not node.keywords
+    ):
         text = environment_default(node.args[0])
         if text is None:
             text = string(node.args[0])
@@ -78,8 +83,9 @@ def environment_default(node: ast.AST | None) -> str | None:
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and len(node.args) == 2):
         return None
     func = node.func
-    if func.attr == "get" and (dotted(func.value) or "").endswith("environ") or \
-            func.attr == "getenv" and dotted(func.value) == "os":
+    if (func.attr == "get" and (dotted(func.value) or "").endswith("environ")) or (
+        func.attr == "getenv" and dotted(func.value) == "os"
+    ):
         default = node.args[1]
         if isinstance(default, ast.Constant) and isinstance(default.value, str):
             return default.value
@@ -96,7 +102,7 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 def argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
     """An argument given by position or by keyword (``create_engine(url)`` / ``create_engine(url=...)``)."""
-    if len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[:position + 1]):
+    if len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
         return call.args[position]
     return keyword(call, name)
 

@@ -15,8 +15,19 @@ from labkit.doctor.wiring import Wiring
 # Words that make a function body worth walking whatever the rules select: bindings other code reads
 # (`global`, `app.state`), handlers (`try`), middleware lists, what a dependency yields, and a nested
 # `async def` (maybe a route); and the factories whose results other files' values depend on.
-ALWAYS_LOUD = frozenset({"try", "global", "state", "middleware", "yield", "create_engine", "create_async_engine",
-                         "sessionmaker", "async_sessionmaker"})
+ALWAYS_LOUD = frozenset(
+    {
+        "try",
+        "global",
+        "state",
+        "middleware",
+        "yield",
+        "create_engine",
+        "create_async_engine",
+        "sessionmaker",
+        "async_sessionmaker",
+    }
+)
 NESTED_ASYNC_DEF = r"async[ \t]+def"
 _RENAMED = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
 
@@ -34,8 +45,9 @@ class Loudness:
     """
 
     def __init__(self, wiring: Wiring) -> None:
-        self.words = tuple(sorted({name for name in wiring.by_call if name and not name.startswith("@")}
-                                 | wiring.words | ALWAYS_LOUD))
+        self.words = tuple(
+            sorted({name for name in wiring.by_call if name and not name.startswith("@")} | wiring.words | ALWAYS_LOUD)
+        )
         self.strings = ast.Constant in wiring.by_type or ast.JoinedStr in wiring.by_type
         self._patterns: dict[tuple[str | bool, ...], re.Pattern[str] | None] = {}
 

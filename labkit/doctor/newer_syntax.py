@@ -67,8 +67,9 @@ class _Scanner:
         start = quote
         while start > 0 and _IDENT.match(self.text[start - 1]) and quote - start < 2:
             start -= 1
-        while start < quote and (not _PREFIX.match(self.text[start:quote]) or
-                                 (start > 0 and _IDENT.match(self.text[start - 1]))):
+        while start < quote and (
+            not _PREFIX.match(self.text[start:quote]) or (start > 0 and _IDENT.match(self.text[start - 1]))
+        ):
             start += 1
         return start
 
@@ -152,9 +153,7 @@ class _Scanner:
                     readable = False
                 i = end
                 continue
-            if char == "#" or char == "\\":
-                readable = False
-            elif char == "\n" and len(quote) == 1:
+            if char == "#" or char == "\\" or (char == "\n" and len(quote) == 1):
                 readable = False
             elif char in "([{":
                 depth += 1
@@ -197,8 +196,8 @@ def _masked(text: str, spans: list[_Span]) -> str:
     """The text with every string and comment blanked (newlines kept), so the patterns below see only code."""
     pieces, position = [], 0
     for span in spans:
-        pieces.append(text[position:span.start])
-        pieces.append(re.sub(r"[^\n]", " ", text[span.start:span.end]))
+        pieces.append(text[position : span.start])
+        pieces.append(re.sub(r"[^\n]", " ", text[span.start : span.end]))
         position = span.end
     pieces.append(text[position:])
     return "".join(pieces)
@@ -229,7 +228,7 @@ def _edits(masked: str) -> list[tuple[int, int, str]]:
     for match in _TYPE_PARAMS.finditer(masked):
         end = _matching(masked, match.end())
         if end != -1:
-            edits.append((match.end(), end, re.sub(r"[^\n]", " ", masked[match.end():end])))
+            edits.append((match.end(), end, re.sub(r"[^\n]", " ", masked[match.end() : end])))
     for match in _TYPE_ALIAS.finditer(masked):
         keyword_start = match.end(1)
         after = match.end()
@@ -254,9 +253,7 @@ def _edits(masked: str) -> list[tuple[int, int, str]]:
                 depth -= 1
             elif char == "," and depth == 0:
                 top_level_comma = True
-            elif char == ":" and depth == 0:
-                break
-            elif char == "\n" and depth == 0 and not masked[i - 1:i] == "\\":
+            elif (char == ":" and depth == 0) or (char == "\n" and depth == 0 and masked[i - 1 : i] != "\\"):
                 break
             i += 1
         if top_level_comma and i < len(masked) and masked[i] == ":":

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labkit._errors import LabkitError
 from labkit.doctor import registry
 from labkit.doctor.rule import Rule
-from labkit._errors import LabkitError
 
 DEFAULT_POOL_LIMIT = 30
 
@@ -63,7 +63,8 @@ def _python_of(data: dict[str, Any]) -> tuple[int, int] | None:
     project = data.get("project", {})
     poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
     return oldest_python(project.get("requires-python") if isinstance(project, dict) else None) or (
-        oldest_python(poetry.get("python")) if isinstance(poetry, dict) else None)
+        oldest_python(poetry.get("python")) if isinstance(poetry, dict) else None
+    )
 
 
 def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
@@ -82,8 +83,9 @@ def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
             try:
                 data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise LabkitError(f"Cannot read {pyproject}: {exc}.",
-                                  "Fix the file, or run the doctor on a folder without it.") from None
+                raise LabkitError(
+                    f"Cannot read {pyproject}: {exc}.", "Fix the file, or run the doctor on a folder without it."
+                ) from None
             section = data.get("tool", {}).get("labkit", {}).get("doctor", {})
             section = dict(section) if isinstance(section, dict) else {}
             section["python"] = _python_of(data)
@@ -93,8 +95,14 @@ def project_config(path: Path) -> tuple[dict[str, Any], Path | None]:
     return {}, None
 
 
-def build(path: Path, select: Iterable[str] = (), ignore: Iterable[str] = (), exclude: Iterable[str] = (),
-          pool_limit: int | None = None, use_config: bool = True) -> Options:
+def build(
+    path: Path,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    pool_limit: int | None = None,
+    use_config: bool = True,
+) -> Options:
     """Command-line values over the project's config over the defaults.
 
     ``requires-python`` is read even with ``use_config=False``: it is a fact about the project, not a setting.
@@ -113,16 +121,20 @@ def build(path: Path, select: Iterable[str] = (), ignore: Iterable[str] = (), ex
     def ids(key: str) -> list[str]:
         raw = config.get(key, [])
         if not isinstance(raw, (list, str)):
-            raise LabkitError(f"[tool.labkit.doctor] {key} must be a list of rule ids{where}.",
-                              f'Write it as {key} = ["rule-id", ...].')
+            raise LabkitError(
+                f"[tool.labkit.doctor] {key} must be a list of rule ids{where}.",
+                f'Write it as {key} = ["rule-id", ...].',
+            )
         return registry.parse_ids(raw)
 
     chosen_select = list(select) or ids("select")
     chosen_ignore = ids("ignore") + list(ignore)
     limit = pool_limit if pool_limit is not None else config.get("pool-limit", DEFAULT_POOL_LIMIT)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise LabkitError(f"The pool limit must be a whole number above 0, not {limit!r}{where}.",
-                          "Use --pool-limit 30 or pool-limit = 30 under [tool.labkit.doctor].")
+        raise LabkitError(
+            f"The pool limit must be a whole number above 0, not {limit!r}{where}.",
+            "Use --pool-limit 30 or pool-limit = 30 under [tool.labkit.doctor].",
+        )
     patterns = config.get("exclude", [])
     if isinstance(patterns, str):
         patterns = [patterns]

@@ -31,12 +31,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from labkit._errors import LabkitError
 from labkit.doctor.findings import AppReport, DoctorError, Finding
 from labkit.doctor.rules.events import ON_EVENT
 from labkit.doctor.rules.middleware import DUPLICATE_MIDDLEWARE
 from labkit.doctor.rules.runtime import IMPORT_FAILED, NO_LIFESPAN
 from labkit.doctor.scanner import Project
-from labkit._errors import LabkitError
 
 # No password: nothing listens on port 9, so the connection is refused before any authentication.
 UNREACHABLE_URL = "postgresql+asyncpg://doctor@127.0.0.1:9/doctor"
@@ -49,8 +49,10 @@ _CHILD = (Path(__file__).with_name("probe_child.py")).read_text(encoding="utf-8"
 
 def check_target(target: str) -> None:
     if not _TARGET.match(target):
-        raise LabkitError(f"--app {target!r} is not of the form module:attr.",
-                          "Write it as uvicorn would take it, e.g. --app app.main:app.")
+        raise LabkitError(
+            f"--app {target!r} is not of the form module:attr.",
+            "Write it as uvicorn would take it, e.g. --app app.main:app.",
+        )
 
 
 def import_root(project: Project, prefix_depth: int) -> Path:
@@ -61,13 +63,20 @@ def import_root(project: Project, prefix_depth: int) -> Path:
     return folder
 
 
-def run_child(folder: Path, target: str, timeout: float,
-              database_url: str = UNREACHABLE_URL) -> tuple[dict[str, Any] | None, str, bool]:
+def run_child(
+    folder: Path, target: str, timeout: float, database_url: str = UNREACHABLE_URL
+) -> tuple[dict[str, Any] | None, str, bool]:
     """The child's answer (None if it gave none), the tail of its stderr, and whether it timed out."""
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONDONTWRITEBYTECODE="1")
     process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, target], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+        [sys.executable, "-c", _CHILD, target],
+        cwd=folder,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
         start_new_session=True,  # its own process group: a reloader or worker it starts goes with it
     )
     timed_out = False
@@ -83,7 +92,7 @@ def run_child(folder: Path, target: str, timeout: float,
     for line in out.splitlines():
         if line.startswith(MARK):
             try:
-                answer = json.loads(line[len(MARK):])
+                answer = json.loads(line[len(MARK) :])
             except ValueError:
                 answer = None
     tail = " | ".join(line.strip() for line in err.strip().splitlines()[-3:])
@@ -107,8 +116,9 @@ def _relative_to_path(project: Project, prefix_depth: int, rel: str) -> str:
         return rel
 
 
-def probe(project: Project, target: str, prefix_depth: int = 0,
-          timeout: float = TIMEOUT) -> tuple[AppReport, list[Finding], list[DoctorError]]:
+def probe(
+    project: Project, target: str, prefix_depth: int = 0, timeout: float = TIMEOUT
+) -> tuple[AppReport, list[Finding], list[DoctorError]]:
     """Import ``target`` in a child process and turn what it saw into findings."""
     check_target(target)
     module, _, attr = target.partition(":")
@@ -118,18 +128,21 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
     at = project.symbols.where(f"{module}.{attr}") or (module_file, 1)
 
     if timed_out:
-        message = (f"importing {module} did not finish within {timeout:.0f} s with the database unreachable "
-                   "(waiting for it, or serving?)")
-        return (AppReport(target, False, error=message),
-                [IMPORT_FAILED.at(module_file, 1, 1, message)], [])
+        message = (
+            f"importing {module} did not finish within {timeout:.0f} s with the database unreachable "
+            "(waiting for it, or serving?)"
+        )
+        return (AppReport(target, False, error=message), [IMPORT_FAILED.at(module_file, 1, 1, message)], [])
     if answer is None:
         message = f"importing {module} ended the process without an answer: {stderr_tail or 'no output'}"
         return AppReport(target, False, error=message), [IMPORT_FAILED.at(module_file, 1, 1, message)], []
     status = answer.get("status")
     if status == "no-module":
         folder = import_root(project, prefix_depth)
-        raise LabkitError(f"--app {target}: {answer.get('error')} (importing from {folder}).",
-                          "Give the module as uvicorn would import it from PATH, e.g. --app app.main:app.")
+        raise LabkitError(
+            f"--app {target}: {answer.get('error')} (importing from {folder}).",
+            "Give the module as uvicorn would import it from PATH, e.g. --app app.main:app.",
+        )
     if status == "no-attr":
         raise LabkitError(f"--app {target}: {answer.get('error')}.", "Name the variable that holds the app.")
     if status == "import-failed":
@@ -141,9 +154,14 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
     if status != "ok":
         return AppReport(target, False), [], [DoctorError(module_file, f"the --app probe answered {answer!r}")]
 
-    report = AppReport(target, True, lifespan=bool(answer.get("lifespan")),
-                       startup_hooks=int(answer.get("startup_hooks", 0)),
-                       middleware=list(answer.get("middleware", [])), routes=list(answer.get("routes", [])))
+    report = AppReport(
+        target,
+        True,
+        lifespan=bool(answer.get("lifespan")),
+        startup_hooks=int(answer.get("startup_hooks", 0)),
+        middleware=list(answer.get("middleware", [])),
+        routes=list(answer.get("routes", [])),
+    )
     if not answer.get("is_app"):
         report.error = f"{answer.get('app_type')} is not a Starlette/FastAPI app: runtime checks skipped"
         return report, [], []
@@ -152,15 +170,34 @@ def probe(project: Project, target: str, prefix_depth: int = 0,
     for cls, count in sorted(Counter(report.middleware).items()):
         if count > 1:
             short = cls.rpartition(".")[2]
-            findings.append(DUPLICATE_MIDDLEWARE.at(path, line, 1,
-                                    f"the running app has {short} {count} times in app.user_middleware: "
-                                    "every copy runs on every request", subject=short))
+            findings.append(
+                DUPLICATE_MIDDLEWARE.at(
+                    path,
+                    line,
+                    1,
+                    f"the running app has {short} {count} times in app.user_middleware: "
+                    "every copy runs on every request",
+                    subject=short,
+                )
+            )
     if report.startup_hooks:
-        findings.append(ON_EVENT.at(path, line, 1,
-                                f"the running app has {report.startup_hooks} startup/shutdown hook(s) "
-                                "(on_event, add_event_handler or on_startup=) instead of a lifespan"))
+        findings.append(
+            ON_EVENT.at(
+                path,
+                line,
+                1,
+                f"the running app has {report.startup_hooks} startup/shutdown hook(s) "
+                "(on_event, add_event_handler or on_startup=) instead of a lifespan",
+            )
+        )
     elif not report.lifespan and project.creates_engine:
-        findings.append(NO_LIFESPAN.at(path, line, 1,
-                                "the app has no lifespan, yet the project creates a database engine: nothing "
-                                "ties the engine to the app's start and stop, so nothing disposes it"))
+        findings.append(
+            NO_LIFESPAN.at(
+                path,
+                line,
+                1,
+                "the app has no lifespan, yet the project creates a database engine: nothing "
+                "ties the engine to the app's start and stop, so nothing disposes it",
+            )
+        )
     return report, findings, []

@@ -60,8 +60,9 @@ def refuse_server_start() -> None:
         return
 
     def run(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError('uvicorn.run() was called while the app was being imported '
-                           '(it is not under `if __name__ == "__main__":`)')
+        raise RuntimeError(
+            'uvicorn.run() was called while the app was being imported (it is not under `if __name__ == "__main__":`)'
+        )
 
     uvicorn.run = run
 
@@ -83,8 +84,11 @@ def has_lifespan(context: Any, depth: int = 0) -> bool:
     inner = getattr(context, "__wrapped__", context)
     if getattr(inner, "__name__", "") == "merged_lifespan" and getattr(inner, "__closure__", None):
         parts = [cell.cell_contents for cell in inner.__closure__]
-        return any(has_lifespan(part, depth + 1) for part in parts
-                   if callable(part) or type(part).__name__ == "_DefaultLifespan")
+        return any(
+            has_lifespan(part, depth + 1)
+            for part in parts
+            if callable(part) or type(part).__name__ == "_DefaultLifespan"
+        )
     return True
 
 
@@ -106,14 +110,16 @@ def routes(app: Any) -> list[dict[str, Any]]:
             if endpoint is None and children:
                 walk(children, prefix + (path if isinstance(path, str) else ""), depth + 1)
                 continue
-            found.append({
-                "path": prefix + (path if isinstance(path, str) else ""),
-                "methods": sorted(getattr(route, "methods", None) or []),
-                "name": getattr(route, "name", None),
-                "endpoint": qualified(endpoint) if endpoint is not None else None,
-                "async": inspect.iscoroutinefunction(endpoint) if endpoint is not None else None,
-                "kind": type(route).__name__,
-            })
+            found.append(
+                {
+                    "path": prefix + (path if isinstance(path, str) else ""),
+                    "methods": sorted(getattr(route, "methods", None) or []),
+                    "name": getattr(route, "name", None),
+                    "endpoint": qualified(endpoint) if endpoint is not None else None,
+                    "async": inspect.iscoroutinefunction(endpoint) if endpoint is not None else None,
+                    "kind": type(route).__name__,
+                }
+            )
 
     walk(getattr(app, "routes", []), "", 0)
     return found
@@ -154,8 +160,11 @@ def main() -> None:
         if isinstance(exc, KeyboardInterrupt):
             raise
         missing = getattr(exc, "name", None)
-        if isinstance(exc, ModuleNotFoundError) and missing and (
-                module_name == missing or module_name.startswith(missing + ".")):
+        if (
+            isinstance(exc, ModuleNotFoundError)
+            and missing
+            and (module_name == missing or module_name.startswith(missing + "."))
+        ):
             emit({"status": "no-module", "error": str(exc)})
             return
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
@@ -165,8 +174,13 @@ def main() -> None:
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            emit({"status": "no-attr", "error": f"module {module_name} has no attribute {attr}",
-                  "file": own_file(getattr(module, "__file__", "") or "", root)})
+            emit(
+                {
+                    "status": "no-attr",
+                    "error": f"module {module_name} has no attribute {attr}",
+                    "file": own_file(getattr(module, "__file__", "") or "", root),
+                }
+            )
             return
         obj = getattr(obj, part)
     emit(describe(obj, root, module))

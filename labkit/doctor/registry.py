@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from labkit._errors import LabkitError
 from labkit.doctor.rule import Rule
 from labkit.doctor.rules import ALL
-from labkit._errors import LabkitError
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in ALL}
 

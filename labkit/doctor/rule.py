@@ -53,9 +53,11 @@ class Hooks:
 
     def on_node(self, *types: type[ast.AST]) -> Callable[[Hook], Hook]:
         """Decorator: call the function with every node of these types."""
+
         def register(hook: Hook) -> Hook:
             self.on.extend((node_type, hook) for node_type in types)
             return hook
+
         return register
 
     def on_call(self, *names: str, where: Where | None = None) -> Callable[[Hook], Hook]:
@@ -65,12 +67,14 @@ class Hooks:
         (``"import"``) or inside an ``async def`` route (``"async-route"``): the walker then skips
         the function for all other calls, which is most of them.
         """
+
         def register(hook: Hook) -> Hook:
             if names:
                 self.calls.append((frozenset(names), hook))
             else:
                 self.calls.append((None if where is None else frozenset({"@" + where}), hook))
             return hook
+
         return register
 
     def loud(self, *words: str) -> None:
@@ -113,8 +117,9 @@ class Rule(Hooks):
     def notebook_paths(self) -> tuple[str, ...]:
         return tuple(f"notebooks/{name}.ipynb" for name in self.notebooks)
 
-    def at(self, path: str, line: int, col: int, message: str, subject: str = "",
-           severity: Severity | None = None) -> Finding:
+    def at(
+        self, path: str, line: int, col: int, message: str, subject: str = "", severity: Severity | None = None
+    ) -> Finding:
         """A finding of this rule at a place (the walk's own findings go through FileContext.report)."""
         return Finding(path, line, col, self.id, message, line, subject, severity or self.severity)
 

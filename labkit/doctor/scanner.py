@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from labkit._errors import LabkitError
 from labkit.doctor import source, values, workers
 from labkit.doctor.context import FileContext, Pending
 from labkit.doctor.files import Unlisted, first_party, module_name, package_prefix, python_files
@@ -25,7 +26,6 @@ from labkit.doctor.suppress import Suppressions
 from labkit.doctor.values import SymbolTable
 from labkit.doctor.walker import Walker
 from labkit.doctor.wiring import wire
-from labkit._errors import LabkitError
 
 
 @dataclass
@@ -69,20 +69,23 @@ def _base(roots: list[Path]) -> Path:
     return Path(os.path.commonpath([str(folder) for folder in resolved]))
 
 
-def _files(roots: list[Path], base: Path, exclude: tuple[str, ...],
-           unlisted: list[Unlisted]) -> list[tuple[Path, str]]:
+def _files(roots: list[Path], base: Path, exclude: tuple[str, ...], unlisted: list[Unlisted]) -> list[tuple[Path, str]]:
     """(file, path relative to base) for every Python file under the roots, each once."""
     found: dict[Path, str] = {}
     for root in roots:
         if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
-            raise LabkitError(f"Cannot list {root}: permission denied.",
-                              "Give the doctor read access to the folder, or check another one.")
+            raise LabkitError(
+                f"Cannot list {root}: permission denied.",
+                "Give the doctor read access to the folder, or check another one.",
+            )
         for file in python_files(root, exclude, unlisted):
             found.setdefault(file, _relative(file, base))
     if not found:
         where = ", ".join(str(root) for root in roots)
-        raise LabkitError(f"No Python files to check in {where}.",
-                          "Give the folder of the project (or its .py files); check the spelling and --exclude.")
+        raise LabkitError(
+            f"No Python files to check in {where}.",
+            "Give the folder of the project (or its .py files); check the spelling and --exclude.",
+        )
     return list(found.items())
 
 
@@ -110,21 +113,36 @@ def scan(paths: str | Path | Sequence[str | Path], options: Options | None = Non
         project.modules.setdefault(module_name(rel, prefix), rel)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
     report = Report(root=" ".join(str(root) for root in roots), project=project)
-    found: list[Finding] = [UNREADABLE_FILE.at(
-        _relative(item.path, base), 1, 1,
-        f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
-        "or leave it out with --exclude", severity="warning") for item in unlisted]
+    found: list[Finding] = [
+        UNREADABLE_FILE.at(
+            _relative(item.path, base),
+            1,
+            1,
+            f"cannot look inside ({item.reason}): nothing in it was checked; give the doctor read access "
+            "or leave it out with --exclude",
+            severity="warning",
+        )
+        for item in unlisted
+    ]
 
     collecting = gc.isenabled()
     gc.disable()  # ASTs are acyclic: reference counting frees them, the cycle collector only costs time
     try:
         count = workers.workers_for(options.jobs, len(files))
         if count > 1:
-            parts = workers.check_in_workers(workers.split(files, count), project.root, base, project.modules,
-                                             project.symbols.first_party, options, prefix)
+            parts = workers.check_in_workers(
+                workers.split(files, count),
+                project.root,
+                base,
+                project.modules,
+                project.symbols.first_party,
+                options,
+                prefix,
+            )
         else:
-            parts = [check_share(files, project.root, base, project.modules, project.symbols.first_party,
-                                 options, prefix)]
+            parts = [
+                check_share(files, project.root, base, project.modules, project.symbols.first_party, options, prefix)
+            ]
         pending = []
         for part in parts:
             found.extend(part.found)
@@ -147,8 +165,15 @@ def scan(paths: str | Path | Sequence[str | Path], options: Options | None = Non
     return report
 
 
-def check_share(files: Sequence[tuple[Path, str]], root: Path, base: Path, modules: dict[str, str],
-                first_party: frozenset[str], options: Options, prefix: list[str]) -> workers.Share:
+def check_share(
+    files: Sequence[tuple[Path, str]],
+    root: Path,
+    base: Path,
+    modules: dict[str, str],
+    first_party: frozenset[str],
+    options: Options,
+    prefix: list[str],
+) -> workers.Share:
     """Check some of the project's files, in order (in this process, or in a worker)."""
     project = Project(root, base, modules=modules, symbols=SymbolTable(first_party))
     checker = _FileChecker(project, options, prefix)
@@ -183,16 +208,18 @@ class _FileChecker:
             project.creates_engine = project.uses_async_engine = True
         elif "create_engine" in loaded.text:
             project.creates_engine = True
-        ctx = FileContext(rel, module_name(rel, self.prefix), loaded.text, project.symbols,
-                          project.symbols.first_party, self.options)
+        ctx = FileContext(
+            rel, module_name(rel, self.prefix), loaded.text, project.symbols, project.symbols.first_party, self.options
+        )
         ctx.loud_lines = self.loudness.lines(loaded.text)
         try:
             self.walker.run(loaded.tree, ctx)
             for finish in self.wiring.finishers:
                 finish(ctx)
         except RecursionError:
-            self.found.append(SYNTAX_ERROR.at(rel, 1, 1,
-                                              "nested too deeply for the doctor to walk; the file was not checked"))
+            self.found.append(
+                SYNTAX_ERROR.at(rel, 1, 1, "nested too deeply for the doctor to walk; the file was not checked")
+            )
             return
         except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
             share.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))

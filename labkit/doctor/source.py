@@ -89,13 +89,21 @@ def load(path: Path, rel: str, requires: tuple[int, int] | None = None) -> Sourc
         if requires is not None and requires > RUNNING:
             # It may use syntax newer than the doctor knows of: say so, but do not fail a build on a guess.
             return SYNTAX_ERROR.at(
-                rel, line, max(col, 1),
+                rel,
+                line,
+                max(col, 1),
                 f"{exc.msg}: the project requires Python {requires[0]}.{requires[1]}, newer than the Python running "
                 f"the doctor ({RUNNING[0]}.{RUNNING[1]}); the file was not checked. Run the doctor with Python "
-                f"{requires[0]}.{requires[1]} to check it", severity="info")
-        return SYNTAX_ERROR.at(rel, line, max(col, 1),
-                               f"not valid Python ({exc.msg}), not even for Python {NEWEST_READ[0]}."
-                               f"{NEWEST_READ[1]}; the file was not checked")
+                f"{requires[0]}.{requires[1]} to check it",
+                severity="info",
+            )
+        return SYNTAX_ERROR.at(
+            rel,
+            line,
+            max(col, 1),
+            f"not valid Python ({exc.msg}), not even for Python {NEWEST_READ[0]}."
+            f"{NEWEST_READ[1]}; the file was not checked",
+        )
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; absurdly deep nesting
         return SYNTAX_ERROR.at(rel, 1, 1, f"cannot parse the file: {exc}; the file was not checked")
     return Source(text, tree, text.count("\n") + (0 if text.endswith("\n") or not text else 1))

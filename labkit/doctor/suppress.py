@@ -36,8 +36,11 @@ class Suppressions:
             if "labkit:" not in line:
                 continue
             for match in _COMMENT.finditer(line):
-                rules = ALL if match.group(1) is None else frozenset(
-                    part.strip() for part in match.group(1).split(",") if part.strip())
+                rules = (
+                    ALL
+                    if match.group(1) is None
+                    else frozenset(part.strip() for part in match.group(1).split(",") if part.strip())
+                )
                 by_line[number] = by_line.get(number, frozenset()) | rules
         return cls(by_line)
 

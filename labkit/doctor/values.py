@@ -35,8 +35,14 @@ FACTORY = "factory:"
 SYNC_DB = frozenset({ENGINE, CONNECTION, SESSION})
 # How a message names a kind; KIND in a message template is replaced by it once the kind is known.
 KIND = "\x00kind\x00"
-KIND_NAMES = {ENGINE: "sync Engine", CONNECTION: "sync Connection", SESSION: "sync Session",
-              ASYNC_ENGINE: "AsyncEngine", ASYNC_SESSION: "AsyncSession", ASYNC_CONNECTION: "AsyncConnection"}
+KIND_NAMES = {
+    ENGINE: "sync Engine",
+    CONNECTION: "sync Connection",
+    SESSION: "sync Session",
+    ASYNC_ENGINE: "AsyncEngine",
+    ASYNC_SESSION: "AsyncSession",
+    ASYNC_CONNECTION: "AsyncConnection",
+}
 ENGINES = frozenset({ENGINE, ASYNC_ENGINE})
 
 # SQLAlchemy's (and SQLModel's) public names, by their last dotted part: they are re-exported from many modules.
@@ -60,9 +66,12 @@ EXTERNAL_SYMBOLS: dict[str, str] = {
 }
 _CALL = {SESSIONMAKER: SESSION, ASYNC_SESSIONMAKER: ASYNC_SESSION}
 _METHODS = {
-    (ENGINE, "connect"): CONNECTION, (ENGINE, "begin"): CONNECTION,
-    (ASYNC_ENGINE, "connect"): ASYNC_CONNECTION, (ASYNC_ENGINE, "begin"): ASYNC_CONNECTION,
-    (SESSIONMAKER, "begin"): SESSION, (ASYNC_SESSIONMAKER, "begin"): ASYNC_SESSION,
+    (ENGINE, "connect"): CONNECTION,
+    (ENGINE, "begin"): CONNECTION,
+    (ASYNC_ENGINE, "connect"): ASYNC_CONNECTION,
+    (ASYNC_ENGINE, "begin"): ASYNC_CONNECTION,
+    (SESSIONMAKER, "begin"): SESSION,
+    (ASYNC_SESSIONMAKER, "begin"): ASYNC_SESSION,
 }
 _MAKER_OF = {TYPE + SESSION: SESSIONMAKER, TYPE + ASYNC_SESSION: ASYNC_SESSIONMAKER}
 
@@ -111,7 +120,7 @@ def apply(kind: str | None, op: str) -> str | None:
             return kind.split(":", 1)[1]
         return _CALL.get(kind)
     if op == "instance":
-        return kind[len(TYPE):] if kind.startswith(TYPE) else None
+        return kind[len(TYPE) :] if kind.startswith(TYPE) else None
     if op.startswith("meth:"):
         return _METHODS.get((kind, op[5:]))
     if op == "maker":
@@ -148,8 +157,12 @@ class SymbolTable:
         for symbol, values in later.bindings.items():
             self.bindings.setdefault(symbol, []).extend(values)
         self.returns.update(later.returns)
-        for table, extra in ((self.inferred, later.inferred), (self.stars, later.stars), (self.io, later.io),
-                             (self.passes, later.passes)):
+        for table, extra in (
+            (self.inferred, later.inferred),
+            (self.stars, later.stars),
+            (self.io, later.io),
+            (self.passes, later.passes),
+        ):
             for key, items in extra.items():
                 table.setdefault(key, []).extend(items)  # type: ignore[arg-type]
         for symbol, where in later.defined_at.items():

@@ -33,16 +33,39 @@ from labkit.doctor.literals import integer, string
 from labkit.doctor.values import UNKNOWN, Value
 
 Hook = Callable[[Any, FileContext], None]
-ROUTE_METHODS = frozenset({
-    "get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "route",
-    "websocket", "websocket_route",
-})
+ROUTE_METHODS = frozenset(
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "trace",
+        "api_route",
+        "route",
+        "websocket",
+        "websocket_route",
+    }
+)
 _SKIPPED_FIELDS = frozenset({"ctx", "type_comment"})
-_LEAVES = frozenset({
-    ast.Name, ast.Constant, ast.Pass, ast.Break, ast.Continue, ast.Load, ast.Store, ast.Del,
-    *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(), *ast.unaryop.__subclasses__(),
-    *ast.boolop.__subclasses__(),
-})
+_LEAVES = frozenset(
+    {
+        ast.Name,
+        ast.Constant,
+        ast.Pass,
+        ast.Break,
+        ast.Continue,
+        ast.Load,
+        ast.Store,
+        ast.Del,
+        *ast.operator.__subclasses__(),
+        *ast.cmpop.__subclasses__(),
+        *ast.unaryop.__subclasses__(),
+        *ast.boolop.__subclasses__(),
+    }
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -76,22 +99,33 @@ def is_route_decorator(decorator: ast.expr) -> bool:
     if decorator.args:
         first = decorator.args[0]
         return isinstance(first, (ast.Constant, ast.JoinedStr)) and (
-            not isinstance(first, ast.Constant) or isinstance(first.value, str))
+            not isinstance(first, ast.Constant) or isinstance(first.value, str)
+        )
     return any(kw.arg == "path" for kw in decorator.keywords)
 
 
 def is_middleware_decorator(decorator: ast.expr) -> bool:
     """``@app.middleware("http")``: a function that runs on every request, like a route."""
-    return (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr == "middleware" and bool(decorator.args)
-            and isinstance(decorator.args[0], ast.Constant) and decorator.args[0].value == "http")
+    return (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "middleware"
+        and bool(decorator.args)
+        and isinstance(decorator.args[0], ast.Constant)
+        and decorator.args[0].value == "http"
+    )
 
 
 def is_dispatch_method(node: ast.FunctionDef | ast.AsyncFunctionDef, enclosing: str) -> bool:
     """``async def dispatch(self, request, call_next)`` of a ``BaseHTTPMiddleware``: runs on every request."""
     names = [a.arg for a in node.args.args]
-    return (isinstance(node, ast.AsyncFunctionDef) and enclosing == "class" and node.name == "dispatch"
-            and len(names) == 3 and names[2] == "call_next")
+    return (
+        isinstance(node, ast.AsyncFunctionDef)
+        and enclosing == "class"
+        and node.name == "dispatch"
+        and len(names) == 3
+        and names[2] == "call_next"
+    )
 
 
 _DECLARATIONS = (ast.AnnAssign, ast.Assign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
@@ -134,8 +168,9 @@ class Walker:
     a rule that cares about ``add_middleware`` from looking at every call.
     """
 
-    def __init__(self, hooks: Mapping[type, Sequence[Hook]],
-                 calls: Mapping[str | None, Sequence[Hook]] | None = None) -> None:
+    def __init__(
+        self, hooks: Mapping[type, Sequence[Hook]], calls: Mapping[str | None, Sequence[Hook]] | None = None
+    ) -> None:
         self.hooks = {cls: tuple(fns) for cls, fns in hooks.items() if fns and cls is not ast.Call}
         calls = dict(calls or {})
         self.call_any = tuple(hooks.get(ast.Call, ())) + tuple(calls.pop(None, ()))
@@ -144,21 +179,36 @@ class Walker:
         self.call_named = {name: tuple(fns) for name, fns in calls.items() if fns}
         self.ctx: FileContext | None = None
         structural: dict[type, Callable[[Any], None]] = {
-            ast.FunctionDef: self._function, ast.AsyncFunctionDef: self._function,
-            ast.Lambda: self._lambda, ast.ClassDef: self._class,
-            ast.If: self._if, ast.Try: self._try, ast.TryStar: self._try, ast.Match: self._match,
-            ast.Assign: self._assign, ast.AnnAssign: self._annassign, ast.NamedExpr: self._namedexpr,
-            ast.With: self._with, ast.AsyncWith: self._with, ast.For: self._for, ast.AsyncFor: self._for,
-            ast.Import: self._import, ast.ImportFrom: self._import_from,
-            ast.Global: self._global, ast.Nonlocal: self._global, ast.Call: self._call,
-            ast.Return: self._returned, ast.Yield: self._returned,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Lambda: self._lambda,
+            ast.ClassDef: self._class,
+            ast.If: self._if,
+            ast.Try: self._try,
+            ast.TryStar: self._try,
+            ast.Match: self._match,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._annassign,
+            ast.NamedExpr: self._namedexpr,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.Import: self._import,
+            ast.ImportFrom: self._import_from,
+            ast.Global: self._global,
+            ast.Nonlocal: self._global,
+            ast.Call: self._call,
+            ast.Return: self._returned,
+            ast.Yield: self._returned,
         }
         self._structural = structural
         self._dispatch: dict[type, Callable[[Any], None]] = {}
         # Leaves nobody asked about, and plain values: not worth a call each.
         self._skip: frozenset[type] = frozenset(
             {str, int, float, complex, bytes, bool, type(None), type(...)}
-            | {cls for cls in _LEAVES if cls not in self.hooks and cls not in structural})
+            | {cls for cls in _LEAVES if cls not in self.hooks and cls not in structural}
+        )
 
     def run(self, tree: ast.Module, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -182,11 +232,13 @@ class Walker:
         if not hooks:
             handler = then
         else:
+
             def handler(node: ast.AST) -> None:
                 ctx = self._ctx
                 for hook in hooks:
                     hook(node, ctx)
                 then(node)
+
         self._dispatch[cls] = handler
         return handler
 
@@ -234,7 +286,7 @@ class Walker:
         """Walk ``body`` as arm ``arm`` of the branching statement ``owner``."""
         ctx = self._ctx
         saved = ctx.branch
-        ctx.branch = saved + ((id(owner), arm),)
+        ctx.branch = (*saved, (id(owner), arm))
         ctx.main_guard += guard
         try:
             self._visit_all(body)
@@ -255,10 +307,16 @@ class Walker:
         self._outer_arguments(node.args)
         if node.returns is not None:
             self.visit(node.returns)
-        scope = Scope("function", node, is_async=isinstance(node, ast.AsyncFunctionDef),
-                      is_route=ctx.asgi_routes and (any(is_route_decorator(d) or is_middleware_decorator(d)
-                                                        for d in node.decorator_list)
-                                                    or is_dispatch_method(node, ctx.scope.kind)))
+        scope = Scope(
+            "function",
+            node,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            is_route=ctx.asgi_routes
+            and (
+                any(is_route_decorator(d) or is_middleware_decorator(d) for d in node.decorator_list)
+                or is_dispatch_method(node, ctx.scope.kind)
+            ),
+        )
         if ctx.scope.kind == "module":
             declared = ctx.type_value(_produced(node.returns)).then("instance") if node.returns else UNKNOWN
             if declared is not UNKNOWN:
@@ -331,9 +389,10 @@ class Walker:
     def _bind_parameters(self, args: ast.arguments, scope: Scope, annotated: bool) -> None:
         ctx = self._ctx
         positional = (*args.posonlyargs, *args.args)
-        defaults: dict[str, ast.expr] = dict(zip((a.arg for a in positional[len(positional) - len(args.defaults):]),
-                                                 args.defaults))
-        defaults.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+        defaults: dict[str, ast.expr] = dict(
+            zip((a.arg for a in positional[len(positional) - len(args.defaults) :]), args.defaults, strict=False)
+        )
+        defaults.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=False) if d is not None)
         for arg in (*positional, args.vararg, *args.kwonlyargs, args.kwarg):
             if arg is None:
                 continue
@@ -445,10 +504,12 @@ class Walker:
             ctx.bind(target.id, value, node, literal)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
-                self._bind_target(element.value if isinstance(element, ast.Starred) else element,
-                                  UNKNOWN, None, node)
-        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) \
-                and target.value.attr == "state":
+                self._bind_target(element.value if isinstance(element, ast.Starred) else element, UNKNOWN, None, node)
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "state"
+        ):
             ctx.symbols.bind(f"@state.{target.attr}", value)  # app.state.engine = ... (in a lifespan)
         elif isinstance(target, ast.Attribute):
             attribute = ctx.self_attribute(target)  # self.db = db (in __init__), read back by the methods
@@ -478,7 +539,7 @@ class Walker:
         if node.level:
             package = ctx.module.split(".") if ctx.is_package else ctx.module.split(".")[:-1]
             if node.level > 1:
-                package = package[:len(package) - (node.level - 1)]
+                package = package[: len(package) - (node.level - 1)]
             base = ".".join(part for part in (*package, node.module or "") if part)
         for alias in node.names:
             if alias.name == "*":

@@ -78,7 +78,7 @@ def split(files: Sequence[tuple[Path, str]], parts: int) -> list[list[tuple[Path
     target = sum(sizes) / parts
     shares: list[list[tuple[Path, str]]] = [[]]
     filled = 0.0
-    for item, size in zip(files, sizes):
+    for item, size in zip(files, sizes, strict=False):
         if filled >= target * len(shares) and len(shares) < parts:
             shares.append([])
         shares[-1].append(item)
@@ -98,8 +98,15 @@ def _run_share(index: int) -> Share:
     return check_share(shares[index], root, base, modules, first_party, options, prefix)  # type: ignore[index,arg-type]
 
 
-def check_in_workers(shares: list[list[tuple[Path, str]]], root: Path, base: Path, modules: dict[str, str],
-                     first_party: frozenset[str], options: Options, prefix: list[str]) -> list[Share]:
+def check_in_workers(
+    shares: list[list[tuple[Path, str]]],
+    root: Path,
+    base: Path,
+    modules: dict[str, str],
+    first_party: frozenset[str],
+    options: Options,
+    prefix: list[str],
+) -> list[Share]:
     """Each share checked in a forked process; the results in share order."""
     import multiprocessing
 

@@ -35,11 +35,14 @@ def render(report: Report, learn_template: str) -> str:
             message += f"\nfix: {rule.hint}"
             if rule.notebooks:
                 message += f"\nlearn: {learn.url(rule.notebook, learn_template)}"
-        properties = (f"file={_property(from_cwd(report, finding.path))},line={finding.line},"
-                      f"endLine={max(finding.end_line, finding.line)},col={finding.col},"
-                      f"title={_property('labkit doctor: ' + finding.rule)}")
+        properties = (
+            f"file={_property(from_cwd(report, finding.path))},line={finding.line},"
+            f"endLine={max(finding.end_line, finding.line)},col={finding.col},"
+            f"title={_property('labkit doctor: ' + finding.rule)}"
+        )
         lines.append(f"::{LEVELS.get(finding.severity, 'error')} {properties}::{_data(message)}")
     for error in report.errors:
-        lines.append(f"::error file={_property(from_cwd(report, error.path))},"
-                     f"title=labkit doctor error::{_data(error.message)}")
+        lines.append(
+            f"::error file={_property(from_cwd(report, error.path))},title=labkit doctor error::{_data(error.message)}"
+        )
     return "\n".join(lines)

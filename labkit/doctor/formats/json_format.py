@@ -26,9 +26,12 @@ def render(report: Report, learn_template: str) -> str:
         "errors": [error.as_dict() for error in report.errors],
         "app": report.app.as_dict() if report.app is not None else None,
         "summary": {
-            "files": report.files, "lines": report.lines, "findings": len(report.findings),
+            "files": report.files,
+            "lines": report.lines,
+            "findings": len(report.findings),
             "by_severity": report.severity_counts(),
-            "seconds": round(report.seconds, 4), "exit_code": report.exit_code,
+            "seconds": round(report.seconds, 4),
+            "exit_code": report.exit_code,
         },
     }
     return json.dumps(document, indent=2)

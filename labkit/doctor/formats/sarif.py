@@ -65,28 +65,42 @@ def render(report: Report, learn_template: str) -> str:
     index = {rule.id: number for number, rule in enumerate(rules)}
     results = []
     for finding in report.findings:
-        region = {"startLine": finding.line, "startColumn": finding.col,
-                  "endLine": max(finding.end_line, finding.line)}
+        region = {"startLine": finding.line, "startColumn": finding.col, "endLine": max(finding.end_line, finding.line)}
         result: dict[str, Any] = {
             "ruleId": finding.rule,
             "level": LEVELS.get(finding.severity, "error"),
             "message": {"text": finding.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": from_cwd(report, finding.path), "uriBaseId": "%SRCROOT%"},
-                "region": region,
-            }}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": from_cwd(report, finding.path), "uriBaseId": "%SRCROOT%"},
+                        "region": region,
+                    }
+                }
+            ],
         }
         if finding.rule in index:
             result["ruleIndex"] = index[finding.rule]
         results.append(result)
-    notifications = [{
-        "level": "error",
-        "message": {"text": error.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": from_cwd(report, error.path), "uriBaseId": "%SRCROOT%"}}}],
-    } for error in report.errors]
-    driver: dict[str, Any] = {"name": TOOL, "version": _version(),
-                              "rules": [_rule(rule, learn_template) for rule in rules]}
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": error.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": from_cwd(report, error.path), "uriBaseId": "%SRCROOT%"}
+                    }
+                }
+            ],
+        }
+        for error in report.errors
+    ]
+    driver: dict[str, Any] = {
+        "name": TOOL,
+        "version": _version(),
+        "rules": [_rule(rule, learn_template) for rule in rules],
+    }
     if learn_template.startswith("https://") and "/notebooks/" in learn_template:
         driver["informationUri"] = learn_template.rsplit("/notebooks/", 1)[0]
     run = {

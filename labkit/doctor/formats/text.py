@@ -30,8 +30,7 @@ def render(report: Report, learn_template: str) -> str:
     by_rule = sorted(report.findings, key=lambda f: (order.get(f.rule, len(order)), f.rule, f.path, f.line, f.col))
     for rule_id, group in groupby(by_rule, key=lambda f: f.rule):
         for finding in group:
-            lines.append(line(finding.path, finding.line, finding.col, finding.rule, finding.severity,
-                              finding.message))
+            lines.append(line(finding.path, finding.line, finding.col, finding.rule, finding.severity, finding.message))
         rule = RULES.get(rule_id)
         if rule is not None:
             lines.append(f"  fix: {rule.hint}")
@@ -44,14 +43,15 @@ def render(report: Report, learn_template: str) -> str:
         lines.append("")
     if report.app is not None:
         lines += [_app_text(report.app), ""]
-    scanned = (f"{_plural(report.files, 'file')}, {_plural(report.lines, 'line')} checked "
-               f"in {report.seconds:.2f} s")
+    scanned = f"{_plural(report.files, 'file')}, {_plural(report.lines, 'line')} checked in {report.seconds:.2f} s"
     if report.findings:
         rules = len({f.rule for f in report.findings})
         files = len({f.path for f in report.findings})
         counts = ", ".join(f"{_plural(n, s)}" for s, n in report.severity_counts().items() if n)
-        lines.append(f"{_plural(len(report.findings), 'finding')} ({counts}; {_plural(rules, 'rule')}) in "
-                     f"{_plural(files, 'file')}; {scanned}.")
+        lines.append(
+            f"{_plural(len(report.findings), 'finding')} ({counts}; {_plural(rules, 'rule')}) in "
+            f"{_plural(files, 'file')}; {scanned}."
+        )
     else:
         lines.append(f"No findings; {scanned}.")
     if report.errors:
@@ -64,5 +64,7 @@ def _app_text(app: AppReport) -> str:
         return f"app {app.target}: not imported ({app.error})"
     middleware = ", ".join(app.middleware) or "none"
     lifespan = "yes" if app.lifespan else "no"
-    return (f"app {app.target}: imported with the database unreachable; {_plural(len(app.routes), 'route')}; "
-            f"lifespan: {lifespan}; startup/shutdown hooks: {app.startup_hooks}; middleware: {middleware}")
+    return (
+        f"app {app.target}: imported with the database unreachable; {_plural(len(app.routes), 'route')}; "
+        f"lifespan: {lifespan}; startup/shutdown hooks: {app.startup_hooks}; middleware: {middleware}"
+    )

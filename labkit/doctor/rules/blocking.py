@@ -31,22 +31,41 @@ BLOCKING = Rule(
     id="blocking-db-call-in-async-route",
     finds="a sync engine, connection or session used inside an `async def` route",
     hint="Use an async engine / AsyncSession and `await` the call, or make the route a plain `def` "
-         "(FastAPI runs it in a worker thread).",
+    "(FastAPI runs it in a worker thread).",
     notebooks=("04-sync-driver-under-async-engine",),
 )
 # Methods that talk to the database (or hand out something that will).
-IO_METHODS = frozenset({
-    "execute", "scalar", "scalars", "scalar_one", "get", "commit", "flush", "refresh", "rollback", "query",
-    "merge", "exec", "exec_driver_sql", "connect", "begin", "stream", "get_one", "delete",
-})
+IO_METHODS = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "scalar_one",
+        "get",
+        "commit",
+        "flush",
+        "refresh",
+        "rollback",
+        "query",
+        "merge",
+        "exec",
+        "exec_driver_sql",
+        "connect",
+        "begin",
+        "stream",
+        "get_one",
+        "delete",
+    }
+)
 _MADE = frozenset({values.SESSION, values.CONNECTION})
 
 
 # Database methods a project's own helper may call on a session it was given (one call level deep).
 # Narrower than IO_METHODS: each is a word that makes a function body worth walking, and `get` or
 # `delete` would wake most of a project.
-HELPER_IO = frozenset({"query", "commit", "execute", "scalars", "scalar", "refresh", "flush", "exec",
-                       "scalar_one", "rollback"})
+HELPER_IO = frozenset(
+    {"query", "commit", "execute", "scalars", "scalar", "refresh", "flush", "exec", "scalar_one", "rollback"}
+)
 
 
 def _root(node: ast.expr) -> str:
@@ -134,10 +153,16 @@ def session_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileCo
             continue
         if isinstance(item, ast.Call):
             func = item.func
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in typed \
-                    and func.attr in IO_METHODS:
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in typed
+                and func.attr in IO_METHODS
+            ):
                 ctx.symbols.does_io(function, typed[func.value.id])
-            elif any(isinstance(a, ast.Name) and a.id in typed for a in (*item.args, *(k.value for k in item.keywords))):
+            elif any(
+                isinstance(a, ast.Name) and a.id in typed for a in (*item.args, *(k.value for k in item.keywords))
+            ):
                 callee = _callee_symbol(func, ctx, owner)
                 if callee is not None:
                     ctx.symbols.hands_session(function, callee)
@@ -172,19 +197,42 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
                 helper = f"{made.symbol}.{func.attr}"
             elif made.symbol is not None and len(made.ops) == 1 and made.ops[0].startswith("meth:"):
                 helper = f"{made.symbol}.{made.ops[0][5:]}.{func.attr}"  # module.Class(db)
-        if helper is not None and helper.split(".", 1)[0] in ctx.first_party and (
-                ctx.local(_root(func)) is None or isinstance(func, ast.Attribute)):
-            ctx.defer(BLOCKING, node, Value(symbol=helper, ops=("io",)), values.SYNC_DB, "",
-                      f"{dotted(func) or '...'}() works on a {KIND} and is called inside async def {route.name}(): "
-                      "it blocks the event loop, so every other request waits for the database", group)
+        if (
+            helper is not None
+            and helper.split(".", 1)[0] in ctx.first_party
+            and (ctx.local(_root(func)) is None or isinstance(func, ast.Attribute))
+        ):
+            ctx.defer(
+                BLOCKING,
+                node,
+                Value(symbol=helper, ops=("io",)),
+                values.SYNC_DB,
+                "",
+                f"{dotted(func) or '...'}() works on a {KIND} and is called inside async def {route.name}(): "
+                "it blocks the event loop, so every other request waits for the database",
+                group,
+            )
     if id(node) in awaited(ctx):
         return
     if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
-        ctx.defer(BLOCKING, node, ctx.value(func.value), values.SYNC_DB, "",
-                  f"{dotted(func) or '...' + func.attr}() on a {KIND} inside async def {route.name}(): it blocks the "
-                  "event loop, so every other request waits for the database", group)
+        ctx.defer(
+            BLOCKING,
+            node,
+            ctx.value(func.value),
+            values.SYNC_DB,
+            "",
+            f"{dotted(func) or '...' + func.attr}() on a {KIND} inside async def {route.name}(): it blocks the "
+            "event loop, so every other request waits for the database",
+            group,
+        )
     elif isinstance(func, (ast.Name, ast.Attribute)):
-        ctx.defer(BLOCKING, node, ctx.value(node), _MADE, "",
-                  f"{dotted(func) or '...'}() makes a {KIND} inside async def {route.name}(): its queries block the "
-                  "event loop, so every other request waits for the database", group)
-
+        ctx.defer(
+            BLOCKING,
+            node,
+            ctx.value(node),
+            _MADE,
+            "",
+            f"{dotted(func) or '...'}() makes a {KIND} inside async def {route.name}(): its queries block the "
+            "event loop, so every other request waits for the database",
+            group,
+        )

@@ -19,9 +19,9 @@ from labkit.doctor.rule import Rule
 
 CORS_WILDCARD = Rule(
     id="cors-wildcard-with-credentials",
-    finds="`CORSMiddleware` with `allow_origins=[\"*\"]` (or a match-all regex) and `allow_credentials=True`",
-    hint="List the origins that may send credentials (`allow_origins=[\"https://app.example.com\"]`), "
-         "from settings; keep `*` only for APIs without cookies or auth headers.",
+    finds='`CORSMiddleware` with `allow_origins=["*"]` (or a match-all regex) and `allow_credentials=True`',
+    hint='List the origins that may send credentials (`allow_origins=["https://app.example.com"]`), '
+    "from settings; keep `*` only for APIs without cookies or auth headers.",
     notebooks=("09-middleware-twice-and-order",),
 )
 _MATCH_ALL = frozenset({".*", "^.*$", ".+", "^.+$", "https?://.*", "^https?://.*$"})
@@ -53,6 +53,9 @@ def cors_wildcard(node: ast.Call, ctx: FileContext) -> None:
     wildcard = _wildcard(node, ctx)
     if wildcard is None or not _credentials(node):
         return
-    ctx.report(CORS_WILDCARD, node,
-               f"CORSMiddleware with {wildcard} and allow_credentials=True: Starlette then echoes any request's "
-               "Origin, so every website can call this API with the user's cookies")
+    ctx.report(
+        CORS_WILDCARD,
+        node,
+        f"CORSMiddleware with {wildcard} and allow_credentials=True: Starlette then echoes any request's "
+        "Origin, so every website can call this API with the user's cookies",
+    )

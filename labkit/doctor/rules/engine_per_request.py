@@ -24,7 +24,7 @@ ENGINE_PER_REQUEST = Rule(
     id="engine-per-request",
     finds="`create_engine` / `create_async_engine` inside a route or a request dependency",
     hint="Build one engine per process in the lifespan (store it on `app.state`) and hand out sessions from "
-         "it per request.",
+    "it per request.",
     notebooks=("07-connection-pool",),
 )
 _ENGINE_FACTORIES = frozenset({values.FACTORY + values.ENGINE, values.FACTORY + values.ASYNC_ENGINE})
@@ -57,6 +57,9 @@ def engine_per_request(node: ast.Call, ctx: FileContext) -> None:
         where = f"the dependency {defined.name}()"
     else:
         return
-    ctx.report(ENGINE_PER_REQUEST, node,
-               f"{ctx.symbol(node.func).rpartition('.')[2]}() in {where} builds a new pool for every request: "  # type: ignore[union-attr]
-               "each opens fresh connections, and undisposed engines keep theirs until garbage collection")
+    ctx.report(
+        ENGINE_PER_REQUEST,
+        node,
+        f"{ctx.symbol(node.func).rpartition('.')[2]}() in {where} builds a new pool for every request: "  # type: ignore[union-attr]
+        "each opens fresh connections, and undisposed engines keep theirs until garbage collection",
+    )

@@ -31,9 +31,12 @@ def on_event(node: ast.Call, ctx: FileContext) -> None:
     if isinstance(func, ast.Attribute) and func.attr in ("on_event", "add_event_handler"):
         event = string(argument(node, 0, "event_type"))
         if event in _EVENTS:  # a variable event name is a wrapper passing it on, not the pattern itself
-            ctx.report(ON_EVENT, node,
-                       f'{func.attr}("{event}") registers a {event} hook, which is deprecated: setup and '
-                       "teardown live apart, so nothing pairs the engine with its dispose()")
+            ctx.report(
+                ON_EVENT,
+                node,
+                f'{func.attr}("{event}") registers a {event} hook, which is deprecated: setup and '
+                "teardown live apart, so nothing pairs the engine with its dispose()",
+            )
         return
     if not isinstance(func, (ast.Name, ast.Attribute)) or not node.keywords:
         return
@@ -43,7 +46,9 @@ def on_event(node: ast.Call, ctx: FileContext) -> None:
     for name in ("on_startup", "on_shutdown"):
         hooks = keyword(node, name)
         if isinstance(hooks, (ast.List, ast.Tuple)) and hooks.elts:  # not a parameter passed through
-            ctx.report(ON_EVENT, hooks,
-                       f"{symbol.rpartition('.')[2]}({name}=...) registers hooks one by one, which is deprecated: "
-                       "setup and teardown live apart, so nothing pairs the engine with its dispose()")
-
+            ctx.report(
+                ON_EVENT,
+                hooks,
+                f"{symbol.rpartition('.')[2]}({name}=...) registers hooks one by one, which is deprecated: "
+                "setup and teardown live apart, so nothing pairs the engine with its dispose()",
+            )

@@ -26,15 +26,42 @@ HEALTH_ALWAYS_OK = Rule(
     id="health-check-always-ok",
     finds="a health or readiness route that catches the database's error and still answers 200",
     hint="Answer 503 when the database does not answer (`response.status_code = 503`, or raise "
-         "`HTTPException(503)`); keep liveness (`/live`) free of database calls.",
+    "`HTTPException(503)`); keep liveness (`/live`) free of database calls.",
     notebooks=("08-health-and-outages",),
 )
 _HEALTH_WORDS = ("health", "ready", "readiness")
-_DATABASE_CALLS = frozenset({"execute", "scalar", "scalars", "connect", "begin", "exec", "exec_driver_sql",
-                             "ping", "fetchval", "fetch", "fetchrow", "run_sync"})
-_BROAD = frozenset({"Exception", "BaseException", "SQLAlchemyError", "OperationalError", "DBAPIError",
-                    "InterfaceError", "DatabaseError", "PostgresError", "ConnectionError", "OSError",
-                    "TimeoutError", "ConnectionRefusedError"})
+_DATABASE_CALLS = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "connect",
+        "begin",
+        "exec",
+        "exec_driver_sql",
+        "ping",
+        "fetchval",
+        "fetch",
+        "fetchrow",
+        "run_sync",
+    }
+)
+_BROAD = frozenset(
+    {
+        "Exception",
+        "BaseException",
+        "SQLAlchemyError",
+        "OperationalError",
+        "DBAPIError",
+        "InterfaceError",
+        "DatabaseError",
+        "PostgresError",
+        "ConnectionError",
+        "OSError",
+        "TimeoutError",
+        "ConnectionRefusedError",
+    }
+)
 
 
 def _is_health_route(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -54,8 +81,9 @@ def _calls(nodes: list[ast.stmt]) -> set[str]:
         for node in ast.walk(statement):
             if isinstance(node, ast.Call):
                 func = node.func
-                names.add(func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name)
-                          else "")
+                names.add(
+                    func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                )
     return names
 
 
@@ -99,8 +127,11 @@ def health_always_ok(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileCont
         for handler in statement.handlers:
             if _broad(handler):
                 caught = ast.unparse(handler.type) if handler.type is not None else "every error"
-                ctx.report(HEALTH_ALWAYS_OK, handler,
-                           f"{node.name}() catches {caught} from the database and still answers 200: a load "
-                           "balancer reads only the status code, so this instance stays in rotation while the "
-                           "database is down")
+                ctx.report(
+                    HEALTH_ALWAYS_OK,
+                    handler,
+                    f"{node.name}() catches {caught} from the database and still answers 200: a load "
+                    "balancer reads only the status code, so this instance stays in rotation while the "
+                    "database is down",
+                )
                 return

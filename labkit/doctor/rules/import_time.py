@@ -21,9 +21,9 @@ from labkit.doctor.rule import Rule
 ENGINE_AT_IMPORT = Rule(
     id="engine-at-import",
     finds="`create_engine` / `create_async_engine` called at module level (or a factory declared to "
-          "return an engine, called there)",
+    "return an engine, called there)",
     hint="Build the engine in the app's lifespan (or a factory the lifespan calls) and dispose() it on "
-         "the way out; `engine = None` at module level is fine.",
+    "the way out; `engine = None` at module level is fine.",
     notebooks=("01-import-time-engine",),
     severity="warning",
 )
@@ -89,9 +89,14 @@ def engine_at_import(node: ast.Call, ctx: FileContext) -> None:
         return
     root = symbol.split(".", 1)[0]
     if root in ctx.first_party or symbol.startswith(ctx.module + "."):
-        ctx.defer(ENGINE_AT_IMPORT, node, ctx.value(node), values.ENGINES,
-                  f"{name}() returns an engine and runs when the module is imported: the engine belongs to the "
-                  "process, not the app, and is bound to the settings of import time")
+        ctx.defer(
+            ENGINE_AT_IMPORT,
+            node,
+            ctx.value(node),
+            values.ENGINES,
+            f"{name}() returns an engine and runs when the module is imported: the engine belongs to the "
+            "process, not the app, and is bound to the settings of import time",
+        )
 
 
 @ENGINE_AT_IMPORT.on_finish
@@ -101,13 +106,18 @@ def report_engines(ctx: FileContext) -> None:
     for node, bound, name in ctx.state.get(_BUILT) or ():  # type: ignore[attr-defined]
         line = disposed.get(bound.rpartition(".")[2]) if bound else None
         if line is not None:
-            fate = (f"its dispose() at line {line} runs outside the app's lifespan, so the app cannot build "
-                    "it again for another URL or event loop")
+            fate = (
+                f"its dispose() at line {line} runs outside the app's lifespan, so the app cannot build "
+                "it again for another URL or event loop"
+            )
         else:
             fate = "nothing in this module disposes it"
-        ctx.report(ENGINE_AT_IMPORT, node,
-                   f"{name}() runs when the module is imported: the engine and its pool belong to the process, "
-                   f"not the app, and are bound to the URL of import time; {fate}")
+        ctx.report(
+            ENGINE_AT_IMPORT,
+            node,
+            f"{name}() runs when the module is imported: the engine and its pool belong to the process, "
+            f"not the app, and are bound to the URL of import time; {fate}",
+        )
 
 
 @CREATE_ALL_AT_IMPORT.on_call("create_all")
@@ -116,10 +126,11 @@ def create_all_at_import(node: ast.Call, ctx: FileContext) -> None:
     if not (isinstance(func, ast.Attribute) and func.attr == "create_all") or not ctx.at_import_time:
         return
     receiver = dotted(func.value) or ""
-    message = (f"{receiver or 'metadata'}.create_all() runs when the module is imported: importing needs a live "
-               "database, and only the models imported so far get tables")
+    message = (
+        f"{receiver or 'metadata'}.create_all() runs when the module is imported: importing needs a live "
+        "database, and only the models imported so far get tables"
+    )
     if "metadata" in receiver.rpartition(".")[2].lower():
         ctx.report(CREATE_ALL_AT_IMPORT, node, message)
     else:  # `meta = MetaData()` ... `meta.create_all(engine)`
         ctx.defer(CREATE_ALL_AT_IMPORT, node, ctx.value(func.value), frozenset({values.METADATA}), message)
-

@@ -23,16 +23,30 @@ from labkit.doctor.rule import Rule
 SWALLOWED_IMPORT_ERROR = Rule(
     id="swallowed-import-error",
     finds="a `try` around imports of the project's own modules or `include_router` whose handler "
-          "swallows the error (`pass`, log only)",
+    "swallows the error (`pass`, log only)",
     hint="Let it fail: a router or model module that does not import should stop the app at startup, "
-         "not vanish from it.",
+    "not vanish from it.",
     notebooks=("10-one-app-one-database",),
 )
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-_LOGGING = frozenset({
-    "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "msg", "print", "print_exc",
-    "print_exception", "echo", "secho",
-})
+_LOGGING = frozenset(
+    {
+        "debug",
+        "info",
+        "warning",
+        "warn",
+        "error",
+        "exception",
+        "critical",
+        "log",
+        "msg",
+        "print",
+        "print_exc",
+        "print_exception",
+        "echo",
+        "secho",
+    }
+)
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Try, ast.TryStar)
 
 
@@ -50,8 +64,7 @@ def _guarded(body: list[ast.stmt], ctx: FileContext) -> Iterator[tuple[ast.AST, 
             own = node.level > 0 or (node.module or "").split(".", 1)[0] in ctx.first_party
             if own and not any(alias.name == "*" for alias in node.names):
                 yield node, f"from {'.' * node.level}{node.module or ''} import ...", True
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr == "include_router":
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "include_router":
             yield node, "include_router()", False
         if not isinstance(node, _NESTED):
             stack.extend(reversed(list(ast.iter_child_nodes(node))))
@@ -70,7 +83,7 @@ def _catches_import_errors(handler: ast.ExceptHandler) -> bool:
 
 
 def _swallows(handler: ast.ExceptHandler) -> str | None:
-    """"passes" / "only logs" when the handler does nothing else; None when it does something."""
+    """ "passes" / "only logs" when the handler does nothing else; None when it does something."""
     logs = False
     for statement in handler.body:
         if isinstance(statement, (ast.Pass, ast.Continue)):
@@ -103,8 +116,10 @@ def swallowed_import_error(node: ast.Try, ctx: FileContext) -> None:
             continue
         target, what, _ = relevant[0]
         caught = ast.unparse(handler.type) if handler.type is not None else "everything"
-        ctx.report(SWALLOWED_IMPORT_ERROR, target,
-                   f"{what} is in a try whose handler for {caught} (line {handler.lineno}) {verdict}: if it "
-                   "fails, the app starts without that part and nothing stops it")
+        ctx.report(
+            SWALLOWED_IMPORT_ERROR,
+            target,
+            f"{what} is in a try whose handler for {caught} (line {handler.lineno}) {verdict}: if it "
+            "fails, the app starts without that part and nothing stops it",
+        )
         return
-

@@ -56,8 +56,11 @@ def _scope_id(ctx: FileContext) -> int:
 
 
 def _options(call: ast.Call, skip: int) -> str:
-    rest = ast.Call(func=ast.Name("_", ast.Load()), args=call.args[skip:],
-                    keywords=[kw for kw in call.keywords if kw.arg not in ("middleware_class", "cls")])
+    rest = ast.Call(
+        func=ast.Name("_", ast.Load()),
+        args=call.args[skip:],
+        keywords=[kw for kw in call.keywords if kw.arg not in ("middleware_class", "cls")],
+    )
     return ast.dump(rest)
 
 
@@ -116,10 +119,12 @@ def finish(ctx: FileContext) -> None:
         for first in earlier:
             if not _exclusive(first.branch, added.branch) and _same_use(first, added):
                 short = added.cls.rpartition(".")[2]
-                ctx.report(DUPLICATE_MIDDLEWARE, added.node,
-                           f"{short} is added to {added.app[1]} again (first at line "
-                           f"{getattr(first.node, 'lineno', '?')}): both copies run on every request",
-                           subject=short)
+                ctx.report(
+                    DUPLICATE_MIDDLEWARE,
+                    added.node,
+                    f"{short} is added to {added.app[1]} again (first at line "
+                    f"{getattr(first.node, 'lineno', '?')}): both copies run on every request",
+                    subject=short,
+                )
                 break
         earlier.append(added)
-

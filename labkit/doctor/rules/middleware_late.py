@@ -25,7 +25,7 @@ MIDDLEWARE_AFTER_STARTUP = Rule(
     id="middleware-after-startup",
     finds="`add_middleware(...)` inside a lifespan, a startup hook or a route, after the app has started",
     hint="Add middleware where the app is built (module level or `create_app()`), or list it in "
-         "`FastAPI(middleware=[...])`.",
+    "`FastAPI(middleware=[...])`.",
     notebooks=("09-middleware-twice-and-order",),
 )
 
@@ -54,6 +54,9 @@ def middleware_after_startup(node: ast.Call, ctx: FileContext) -> None:
     where = _started_by(defined)
     if where is None:
         return
-    ctx.report(MIDDLEWARE_AFTER_STARTUP, node,
-               f"add_middleware() in {where} ({defined.name}) runs after the app has started: Starlette raises "
-               "RuntimeError (Cannot add middleware after an application has started)")
+    ctx.report(
+        MIDDLEWARE_AFTER_STARTUP,
+        node,
+        f"add_middleware() in {where} ({defined.name}) runs after the app has started: Starlette raises "
+        "RuntimeError (Cannot add middleware after an application has started)",
+    )

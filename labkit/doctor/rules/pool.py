@@ -23,8 +23,7 @@ from labkit.doctor.rule import Rule
 OVERSIZED_POOL = Rule(
     id="oversized-pool",
     finds="`pool_size + max_overflow` above a limit (default 30, `--pool-limit`), or `max_overflow=-1`",
-    hint="Size the pool from the server's max_connections: (pool_size + max_overflow) x processes "
-         "must stay below it.",
+    hint="Size the pool from the server's max_connections: (pool_size + max_overflow) x processes must stay below it.",
     notebooks=("07-connection-pool",),
     severity="warning",
 )
@@ -51,11 +50,16 @@ def oversized_pool(node: ast.Call, ctx: FileContext) -> None:
         return
     limit = ctx.options.pool_limit
     if overflow < 0:
-        ctx.report(OVERSIZED_POOL, node,
-                   f"max_overflow={overflow} puts no limit on connections per process (pool_size={size}); "
-                   f"under load it opens as many as requests arrive, until the server refuses them")
+        ctx.report(
+            OVERSIZED_POOL,
+            node,
+            f"max_overflow={overflow} puts no limit on connections per process (pool_size={size}); "
+            f"under load it opens as many as requests arrive, until the server refuses them",
+        )
     elif size + overflow > limit:
-        ctx.report(OVERSIZED_POOL, node,
-                   f"pool_size={size} + max_overflow={overflow} = {size + overflow} connections per process, "
-                   f"above {limit}: times workers and replicas it outgrows max_connections")
-
+        ctx.report(
+            OVERSIZED_POOL,
+            node,
+            f"pool_size={size} + max_overflow={overflow} = {size + overflow} connections per process, "
+            f"above {limit}: times workers and replicas it outgrows max_connections",
+        )

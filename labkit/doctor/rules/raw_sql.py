@@ -29,10 +29,10 @@ from labkit.doctor.rule import Rule
 
 RAW_SQL = Rule(
     id="raw-sql-string",
-    finds="`.execute(\"...\")` / `.scalar(\"...\")` / `.scalars(\"...\")` / `.stream(\"...\")` with a SQL "
-          "string instead of `text(...)`",
-    hint="Wrap the SQL in `text(\"...\")` (bind values as `:name`), or send a raw string with "
-         "`conn.exec_driver_sql(...)`.",
+    finds='`.execute("...")` / `.scalar("...")` / `.scalars("...")` / `.stream("...")` with a SQL '
+    "string instead of `text(...)`",
+    hint='Wrap the SQL in `text("...")` (bind values as `:name`), or send a raw string with '
+    "`conn.exec_driver_sql(...)`.",
     notebooks=("05-async-session-pitfalls",),
 )
 METHODS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "scalar_one"})
@@ -42,8 +42,24 @@ SQL_START = re.compile(
     r"|savepoint|release)\b",
     re.I,
 )
-RAW_DRIVERS = ("asyncpg", "psycopg", "psycopg2", "sqlite3", "aiosqlite", "pymysql", "MySQLdb", "aiomysql",
-               "databases", "aiopg", "pg8000", "psycopg_pool", "duckdb", "cx_Oracle", "oracledb", "pyodbc")
+RAW_DRIVERS = (
+    "asyncpg",
+    "psycopg",
+    "psycopg2",
+    "sqlite3",
+    "aiosqlite",
+    "pymysql",
+    "MySQLdb",
+    "aiomysql",
+    "databases",
+    "aiopg",
+    "pg8000",
+    "psycopg_pool",
+    "duckdb",
+    "cx_Oracle",
+    "oracledb",
+    "pyodbc",
+)
 _SQLALCHEMY = frozenset({values.SESSION, values.ASYNC_SESSION, values.CONNECTION, values.ASYNC_CONNECTION})
 
 
@@ -62,9 +78,10 @@ def raw_sql(node: ast.Call, ctx: FileContext) -> None:
     if (ctx.symbol(func.value) or "").startswith("alembic"):
         return
     shown = " ".join(text.split())[:40]
-    message = (f'{receiver or "..."}.{func.attr}("{shown}") passes a plain string, which SQLAlchemy 2 refuses '
-               "(ObjectNotExecutableError from a connection, ArgumentError from a session)")
+    message = (
+        f'{receiver or "..."}.{func.attr}("{shown}") passes a plain string, which SQLAlchemy 2 refuses '
+        "(ObjectNotExecutableError from a connection, ArgumentError from a session)"
+    )
     # In a SQLAlchemy file, an unknown receiver counts; one known to be another library's object never does.
     in_sqlalchemy_file = ctx.imports("sqlalchemy", "sqlmodel") and not ctx.imports(*RAW_DRIVERS)
     ctx.defer(RAW_SQL, node, ctx.value(func.value), _SQLALCHEMY, message, unknown_too=in_sqlalchemy_file)
-

@@ -13,8 +13,7 @@ IMPORT_FAILED = Rule(
 )
 NO_LIFESPAN = Rule(
     id="no-lifespan",
-    finds="with `--app`: the app has no lifespan (and no startup hooks) although the project creates "
-          "an engine",
+    finds="with `--app`: the app has no lifespan (and no startup hooks) although the project creates an engine",
     hint="Give the app a lifespan that builds the engine and disposes it when the app stops.",
     notebooks=("02-lifespan-and-shutdown",),
     origin="runtime",

@@ -28,14 +28,16 @@ from labkit.doctor.rule import Rule
 DEFAULT_SECRET = Rule(
     id="default-secret",
     finds="a secret setting (`secret_key`, `*_password`, `*_token`...) with a literal default, or a password "
-          "setting typed `str` instead of `SecretStr`",
+    "setting typed `str` instead of `SecretStr`",
     hint="Give secret settings no default (the app refuses to start without them) and type them `SecretStr`; "
-         "put development values in a local .env that git ignores.",
+    "put development values in a local .env that git ignores.",
     notebooks=("11-config-and-secrets",),
 )
 _SECRET_NAME = re.compile(
     r"(^|_)(secret|secret_key|password|passwd|pwd|token|api_key|apikey|private_key|signing_key|jwt_key|"
-    r"access_key|client_secret|auth_key|encryption_key)$", re.I)
+    r"access_key|client_secret|auth_key|encryption_key)$",
+    re.I,
+)
 _PASSWORD_NAME = re.compile(r"(^|_)(password|passwd|pwd|secret|secret_key|client_secret)$", re.I)
 _SETTINGS_BASES = frozenset({"BaseSettings"})
 _PLACEHOLDER = re.compile(r"^(\*+|x+|<.*>|\$\{?\w+\}?|\.\.\.|none|null|changeme_in_env)$", re.I)
@@ -95,13 +97,20 @@ def settings_fields(node: ast.ClassDef, ctx: FileContext) -> None:
             continue
         default = _literal_default(statement.value, ctx)
         if default is not None:
-            ctx.report(DEFAULT_SECRET, statement,
-                       f"{node.name}.{name} defaults to a literal: wherever {name.upper()} is not set, the secret "
-                       "is the one in the repository, the same for everybody")
+            ctx.report(
+                DEFAULT_SECRET,
+                statement,
+                f"{node.name}.{name} defaults to a literal: wherever {name.upper()} is not set, the secret "
+                "is the one in the repository, the same for everybody",
+            )
         elif _PASSWORD_NAME.search(name) and _annotation_name(statement.annotation) == "str":
-            ctx.report(DEFAULT_SECRET, statement,
-                       f"{node.name}.{name} is a plain str: repr(settings), logs and validation errors show it; "
-                       "SecretStr shows **********", severity="warning")
+            ctx.report(
+                DEFAULT_SECRET,
+                statement,
+                f"{node.name}.{name} is a plain str: repr(settings), logs and validation errors show it; "
+                "SecretStr shows **********",
+                severity="warning",
+            )
 
 
 @DEFAULT_SECRET.on_node(ast.Assign)
@@ -117,5 +126,8 @@ def module_secret(node: ast.Assign, ctx: FileContext) -> None:
     default = _literal_default(node.value, ctx)
     if default is not None and default.lower() not in name.lower():  # TOKEN = "token": a key name, not a secret
         how = "defaults to" if isinstance(node.value, ast.Call) else "is"
-        ctx.report(DEFAULT_SECRET, node,
-                   f"{name} {how} a literal: every copy of the code, and of its history, holds the secret")
+        ctx.report(
+            DEFAULT_SECRET,
+            node,
+            f"{name} {how} a literal: every copy of the code, and of its history, holds the secret",
+        )

@@ -20,10 +20,9 @@ from labkit.doctor.rule import Rule
 
 RELOAD_WITHOUT_MAIN_GUARD = Rule(
     id="reload-without-main-guard",
-    finds="`uvicorn.run(..., reload=True or workers=N)` run at import time, outside "
-          "`if __name__ == \"__main__\":`",
-    hint="Call `uvicorn.run(\"module:app\", reload=True)` only under `if __name__ == \"__main__\":` "
-         "(or use the uvicorn command line).",
+    finds='`uvicorn.run(..., reload=True or workers=N)` run at import time, outside `if __name__ == "__main__":`',
+    hint='Call `uvicorn.run("module:app", reload=True)` only under `if __name__ == "__main__":` '
+    "(or use the uvicorn command line).",
     notebooks=("03-reload-crashes",),
 )
 _RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
@@ -32,7 +31,7 @@ _RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
 RELOAD_WITH_APP_OBJECT = Rule(
     id="reload-with-app-object",
     finds="`uvicorn.run(app, reload=True)` or `workers=N` with the app object instead of an import string",
-    hint="Pass the app as an import string: `uvicorn.run(\"app.main:app\", reload=True)`.",
+    hint='Pass the app as an import string: `uvicorn.run("app.main:app", reload=True)`.',
     notebooks=("03-reload-crashes",),
 )
 
@@ -54,9 +53,11 @@ def reload_without_main_guard(node: ast.Call, ctx: FileContext) -> None:
             spawns.append(f"workers={count}" if count is not None else "workers=...")
     if not spawns:
         return
-    message = (f"uvicorn.run(..., {', '.join(spawns)}) runs whenever this module is imported, outside "
-               "`if __name__ == \"__main__\":`; the spawned child imports it again and crashes with "
-               "RuntimeError (bootstrapping phase)")
+    message = (
+        f"uvicorn.run(..., {', '.join(spawns)}) runs whenever this module is imported, outside "
+        '`if __name__ == "__main__":`; the spawned child imports it again and crashes with '
+        "RuntimeError (bootstrapping phase)"
+    )
     ctx.report(RELOAD_WITHOUT_MAIN_GUARD, node, message)
 
 
@@ -77,7 +78,9 @@ def reload_with_app_object(node: ast.Call, ctx: FileContext) -> None:
         what = f"workers={count}"
     else:
         return
-    ctx.report(RELOAD_WITH_APP_OBJECT, node,
-               f"uvicorn.run() gets the app object with {what}: uvicorn needs an import string (\"module:app\") to "
-               "start the app again in a new process, so it prints a warning and exits")
-
+    ctx.report(
+        RELOAD_WITH_APP_OBJECT,
+        node,
+        f'uvicorn.run() gets the app object with {what}: uvicorn needs an import string ("module:app") to '
+        "start the app again in a new process, so it prints a warning and exits",
+    )

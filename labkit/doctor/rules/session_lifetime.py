@@ -28,15 +28,32 @@ SESSION_NOT_CLOSED = Rule(
     id="session-not-closed",
     finds="a dependency or route that opens a session and never closes it; a session made at module level",
     hint="Open it with `async with sessions() as session: yield session` (or close it in `finally`); make one "
-         "session per request, never one per process.",
+    "session per request, never one per process.",
     notebooks=("05-async-session-pitfalls",),
 )
 _FACTORIES = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
 _HTTP_ROOTS = frozenset({"requests", "aiohttp", "httpx", "boto3", "botocore", "aioboto3", "urllib3"})
 _SESSIONS = frozenset({values.SESSION, values.ASYNC_SESSION})
 # What only a session does (a sessionmaker has `begin()` too, so it is not here).
-_USES = frozenset({"execute", "scalar", "scalars", "add", "add_all", "commit", "query", "get", "refresh", "flush",
-                   "delete", "merge", "rollback", "exec", "scalar_one"})
+_USES = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "add",
+        "add_all",
+        "commit",
+        "query",
+        "get",
+        "refresh",
+        "flush",
+        "delete",
+        "merge",
+        "rollback",
+        "exec",
+        "scalar_one",
+    }
+)
 # `= SessionLocal()`, `= sessions()`, `= Session(engine)`: a line worth a closer look (most functions have none).
 _SESSION_CALL = re.compile(r"=\s*[\w.]*[Ss]ession\w*\(")
 
@@ -74,8 +91,13 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
     nodes = _own_statements(node)
     opened: dict[str, ast.Assign] = {}
     for item in nodes:
-        if isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name) \
-                and isinstance(item.value, ast.Call) and _makes_session(item.value, ctx):
+        if (
+            isinstance(item, ast.Assign)
+            and len(item.targets) == 1
+            and isinstance(item.targets[0], ast.Name)
+            and isinstance(item.value, ast.Call)
+            and _makes_session(item.value, ctx)
+        ):
             opened.setdefault(item.targets[0].id, item)
     if not opened:
         return
@@ -86,8 +108,12 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
     for item in nodes:
         if isinstance(item, (ast.Yield, ast.Return)) and isinstance(item.value, ast.Name):
             (yielded if isinstance(item, ast.Yield) else returned).add(item.value.id)
-        elif isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) \
-                and item.func.attr in ("close", "aclose", "remove") and isinstance(item.func.value, ast.Name):
+        elif (
+            isinstance(item, ast.Call)
+            and isinstance(item.func, ast.Attribute)
+            and item.func.attr in ("close", "aclose", "remove")
+            and isinstance(item.func.value, ast.Name)
+        ):
             closed.add(item.func.value.id)
         elif isinstance(item, (ast.With, ast.AsyncWith)):
             for with_item in item.items:
@@ -101,12 +127,22 @@ def session_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileC
         if name in closed or name in entered or name in returned:
             continue
         if name in yielded:
-            message = (f"{node.name}() yields the session {name} but never closes it: after the response its "
-                       "connection stays checked out, in a transaction, until the pool runs dry")
-        elif any(isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) and item.func.attr in _USES
-                 and isinstance(item.func.value, ast.Name) and item.func.value.id == name for item in nodes):
-            message = (f"{node.name}() opens the session {name} and never closes it: its connection stays "
-                       "checked out until the garbage collector finds it")
+            message = (
+                f"{node.name}() yields the session {name} but never closes it: after the response its "
+                "connection stays checked out, in a transaction, until the pool runs dry"
+            )
+        elif any(
+            isinstance(item, ast.Call)
+            and isinstance(item.func, ast.Attribute)
+            and item.func.attr in _USES
+            and isinstance(item.func.value, ast.Name)
+            and item.func.value.id == name
+            for item in nodes
+        ):
+            message = (
+                f"{node.name}() opens the session {name} and never closes it: its connection stays "
+                "checked out until the garbage collector finds it"
+            )
         else:
             continue
         ctx.report(SESSION_NOT_CLOSED, assign, message)
@@ -120,6 +156,11 @@ def session_at_import(node: ast.Assign, ctx: FileContext) -> None:
     if not (isinstance(node.value, ast.Call) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return
     name = node.targets[0].id
-    ctx.defer(SESSION_NOT_CLOSED, node, ctx.value(node.value), _SESSIONS,
-              f"{name} = {_callee(node.value)}() makes one session when the module is imported, shared by every "
-              "request at once: a session is not safe to share, and its connection is never given back")
+    ctx.defer(
+        SESSION_NOT_CLOSED,
+        node,
+        ctx.value(node.value),
+        _SESSIONS,
+        f"{name} = {_callee(node.value)}() makes one session when the module is imported, shared by every "
+        "request at once: a session is not safe to share, and its connection is never given back",
+    )

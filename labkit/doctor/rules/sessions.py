@@ -39,7 +39,11 @@ def sessionmaker_with_async_engine(node: ast.Call, ctx: FileContext) -> None:
     if bind is None:
         return
     name = dotted(bind) or "the engine"
-    ctx.defer(SESSIONMAKER_ASYNC, node, ctx.value(bind), frozenset({values.ASYNC_ENGINE}),
-              f"sessionmaker() bound to {name}, an AsyncEngine, makes sync Session objects that fail when used; "
-              "use async_sessionmaker()")
-
+    ctx.defer(
+        SESSIONMAKER_ASYNC,
+        node,
+        ctx.value(bind),
+        frozenset({values.ASYNC_ENGINE}),
+        f"sessionmaker() bound to {name}, an AsyncEngine, makes sync Session objects that fail when used; "
+        "use async_sessionmaker()",
+    )

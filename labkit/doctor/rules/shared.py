@@ -42,4 +42,3 @@ def _docstring(node: ast.Expr, ctx: FileContext) -> None:
 @SHARED.on_node(ast.Await)
 def _await(node: ast.Await, ctx: FileContext) -> None:
     awaited(ctx).add(id(node.value))
-

@@ -24,9 +24,9 @@ from labkit.doctor.rules.raw_sql import SQL_START
 
 SQL_FROM_STRINGS = Rule(
     id="sql-built-from-strings",
-    finds="`text(f\"...{value}...\")` (or `+`, `%`, `.format()`) and `exec_driver_sql` with values pasted into SQL",
-    hint="Bind values as parameters: `text(\"... where id = :id\")` with `{\"id\": value}`; build dynamic "
-         "queries with `select()`.",
+    finds='`text(f"...{value}...")` (or `+`, `%`, `.format()`) and `exec_driver_sql` with values pasted into SQL',
+    hint='Bind values as parameters: `text("... where id = :id")` with `{"id": value}`; build dynamic '
+    "queries with `select()`.",
     notebooks=("05-async-session-pitfalls",),
     severity="warning",
 )
@@ -39,8 +39,11 @@ def _constant(node: ast.expr, ctx: FileContext) -> bool:
     if isinstance(node, ast.Name):
         return node.id.isupper() or (ctx.local(node.id) is None and ctx.const(node.id) is not None)
     if isinstance(node, ast.Attribute):
-        return node.attr.isupper() or node.attr in ("__tablename__", "name", "fullname", "key") and \
-            isinstance(node.value, ast.Name) and node.value.id[:1].isupper()
+        return node.attr.isupper() or (
+            node.attr in ("__tablename__", "name", "fullname", "key")
+            and isinstance(node.value, ast.Name)
+            and node.value.id[:1].isupper()
+        )
     return False
 
 
@@ -50,8 +53,10 @@ def _pasted(node: ast.expr | None, ctx: FileContext) -> bool:
         holes = [part.value for part in node.values if isinstance(part, ast.FormattedValue)]
         return any(not _constant(hole, ctx) for hole in holes)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return any(not _constant(side, ctx) and not isinstance(side, (ast.BinOp, ast.JoinedStr)) or
-                   _pasted(side, ctx) for side in (node.left, node.right))
+        return any(
+            (not _constant(side, ctx) and not isinstance(side, (ast.BinOp, ast.JoinedStr))) or _pasted(side, ctx)
+            for side in (node.left, node.right)
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         right = node.right
         values = right.elts if isinstance(right, ast.Tuple) else [right]
@@ -82,8 +87,12 @@ _USES_TEXT = "sql-built-from-strings:uses-text"
 def remember_built(node: ast.Assign, ctx: FileContext) -> None:
     """``query = f"... {value} ..."``: remembered, so ``text(query)`` is judged by how the string was built."""
     value = node.value
-    if not isinstance(value, (ast.JoinedStr, ast.BinOp, ast.Call)) or len(node.targets) != 1 \
-            or not isinstance(node.targets[0], ast.Name) or not _uses_text(ctx):
+    if (
+        not isinstance(value, (ast.JoinedStr, ast.BinOp, ast.Call))
+        or len(node.targets) != 1
+        or not isinstance(node.targets[0], ast.Name)
+        or not _uses_text(ctx)
+    ):
         return
     names: dict[str, bool] = ctx.state.setdefault(_BUILT, {})  # type: ignore[assignment]
     names[node.targets[0].id] = _pasted(value, ctx)
@@ -98,8 +107,7 @@ def sql_built_from_strings(node: ast.Call, ctx: FileContext) -> None:
         what = "exec_driver_sql()"
     else:
         symbol = ctx.symbol(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
-        if symbol is None or symbol.split(".", 1)[0] not in ("sqlalchemy", "sqlmodel") or \
-                not symbol.endswith(".text"):
+        if symbol is None or symbol.split(".", 1)[0] not in ("sqlalchemy", "sqlmodel") or not symbol.endswith(".text"):
             return
         what = "text()"
     sql = argument(node, 0, "text" if what == "text()" else "statement")
@@ -108,6 +116,9 @@ def sql_built_from_strings(node: ast.Call, ctx: FileContext) -> None:
     shown = string(sql, ctx.consts)
     if shown is not None and not SQL_START.match(shown.replace(HOLE, "x")):
         return  # not SQL (a fragment such as a column list is still flagged when it starts like SQL)
-    ctx.report(SQL_FROM_STRINGS, node,
-               f"{what} gets SQL with a value pasted into the string: a quote in that value changes the statement "
-               "(SQL injection); bind it as a parameter instead")
+    ctx.report(
+        SQL_FROM_STRINGS,
+        node,
+        f"{what} gets SQL with a value pasted into the string: a quote in that value changes the statement "
+        "(SQL injection); bind it as a parameter instead",
+    )

@@ -7,7 +7,7 @@ from labkit.doctor.rule import Rule
 SYNTAX_ERROR = Rule(
     id="syntax-error",
     finds="a file that is not valid Python (for the newest grammar the doctor reads, or the project's "
-          "`requires-python`), or has a bad encoding; it was not checked",
+    "`requires-python`), or has a bad encoding; it was not checked",
     hint="Fix the file, or leave it out with `--exclude`.",
     origin="file",
 )

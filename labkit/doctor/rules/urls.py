@@ -27,7 +27,7 @@ from labkit.doctor.rules.shared import skipped_strings
 SYNC_DRIVER = Rule(
     id="sync-driver-in-async-engine",
     finds="`create_async_engine` with a literal URL whose driver is not async (`postgresql+psycopg2://`, "
-          "`postgresql://` without a driver)",
+    "`postgresql://` without a driver)",
     hint="Name an async driver in the URL: `postgresql+asyncpg://...` (or `postgresql+psycopg://` with psycopg 3).",
     notebooks=("04-sync-driver-under-async-engine",),
 )
@@ -35,14 +35,14 @@ LIBPQ_PARAMS = Rule(
     id="libpq-params-in-asyncpg-url",
     finds="an asyncpg URL literal carrying `sslmode=` or `channel_binding=`",
     hint="asyncpg spells it `ssl=require`; drop `channel_binding`, or translate the URL with "
-         "`make_url(...).update_query_dict(...)`.",
+    "`make_url(...).update_query_dict(...)`.",
     notebooks=("04-sync-driver-under-async-engine",),
 )
 HARDCODED_PASSWORD = Rule(
     id="hardcoded-db-password",
     finds="a database URL literal (or `URL.create(password=...)`) with a password in it",
     hint="Read the URL from the environment (a settings field with no default, ideally a SecretStr); "
-         "keep secrets out of the repository.",
+    "keep secrets out of the repository.",
     notebooks=("04-sync-driver-under-async-engine", "11-config-and-secrets"),
 )
 LIBPQ_ONLY = ("sslmode", "channel_binding")
@@ -55,10 +55,13 @@ def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
     if url.driver == "asyncpg" and url.dialect in ("postgresql", "postgres") and ctx.options.enabled(LIBPQ_PARAMS):
         bad = [name for name in LIBPQ_ONLY if name in url.query]
         if bad:
-            ctx.report(LIBPQ_PARAMS, node,
-                       f"asyncpg URL with {' and '.join(n + '=' for n in bad)}: asyncpg gets them as keyword "
-                       f"arguments and fails with TypeError: connect() got an unexpected keyword argument "
-                       f"'{bad[0]}' (write ssl=require)")
+            ctx.report(
+                LIBPQ_PARAMS,
+                node,
+                f"asyncpg URL with {' and '.join(n + '=' for n in bad)}: asyncpg gets them as keyword "
+                f"arguments and fails with TypeError: connect() got an unexpected keyword argument "
+                f"'{bad[0]}' (write ssl=require)",
+            )
     if url.literal_password and ctx.options.enabled(HARDCODED_PASSWORD) and not ctx.is_test:
         _report_password(ctx, node, f"{url.dialect} URL", url.host if HOLE not in url.host else None)
 
@@ -76,15 +79,22 @@ def _report_password(ctx: FileContext, node: ast.AST, what: str, host: str | Non
     """
     if host is not None and is_development_host(host):
         shown = host or "local socket"
-        ctx.report(HARDCODED_PASSWORD, node,
-                   f"{what} with a password written in the code, for a development database ({shown}): fine on "
-                   "your machine, but this default is used wherever the setting is missing; read it from the "
-                   "environment", severity="warning")
+        ctx.report(
+            HARDCODED_PASSWORD,
+            node,
+            f"{what} with a password written in the code, for a development database ({shown}): fine on "
+            "your machine, but this default is used wherever the setting is missing; read it from the "
+            "environment",
+            severity="warning",
+        )
         return
     where = f" for {host}" if host else ""
-    ctx.report(HARDCODED_PASSWORD, node,
-               f"{what} with a password written in the code{where}: whoever can read the repository can read "
-               "it, in every past commit too")
+    ctx.report(
+        HARDCODED_PASSWORD,
+        node,
+        f"{what} with a password written in the code{where}: whoever can read the repository can read "
+        "it, in every past commit too",
+    )
 
 
 @LIBPQ_PARAMS.on_node(ast.Constant)
@@ -139,7 +149,7 @@ def password_in_dict(node: ast.Dict, ctx: FileContext) -> None:
     if ctx.is_test:
         return
     keys = {}
-    for key, value in zip(node.keys, node.values):
+    for key, value in zip(node.keys, node.values, strict=False):
         text = string(key) if key is not None else None
         if text is not None:
             keys[text.lower()] = value
@@ -194,11 +204,14 @@ def sync_driver(node: ast.Call, ctx: FileContext) -> None:
         return
     dialect, driver = found
     if driver in dburls.SYNC_DRIVERS:
-        reason = (f"the {driver} driver is not async: InvalidRequestError (the asyncio extension requires an "
-                  "async driver)")
+        reason = (
+            f"the {driver} driver is not async: InvalidRequestError (the asyncio extension requires an async driver)"
+        )
     elif driver is None and dialect in ("postgresql", "postgres"):
-        reason = ("no driver named: SQLAlchemy 2.0 picks psycopg2 (not async, InvalidRequestError); 2.1 picks "
-                  "psycopg 3 (ModuleNotFoundError unless it is installed)")
+        reason = (
+            "no driver named: SQLAlchemy 2.0 picks psycopg2 (not async, InvalidRequestError); 2.1 picks "
+            "psycopg 3 (ModuleNotFoundError unless it is installed)"
+        )
         if dialect == "postgres":
             reason = "postgres:// is not a SQLAlchemy dialect name (NoSuchModuleError) and names no driver"
     elif driver is None and dialect in ("sqlite", "mysql", "mariadb"):
@@ -219,4 +232,3 @@ def _scheme_of(url: ast.AST | None, ctx: FileContext) -> tuple[str, str | None] 
         if symbol.endswith("URL.create") and drivername and HOLE not in drivername:
             return dburls.scheme(drivername + "://")
     return None
-

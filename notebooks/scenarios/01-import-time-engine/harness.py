@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ SQL_SHOWN = 60  # characters of each statement shown
 NO_ERROR = "(no error)"
 
 
-def _pg(lab: Lab):  # noqa: ANN202  (labkit.Postgres)
+def _pg(lab: Lab):
     if lab.pg is None:
         from labkit import LabkitError
 
@@ -58,7 +58,7 @@ def _result(output: str) -> object | None:
     """The JSON after ``RESULT`` in a child's output, or None when it never got there."""
     for line in output.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     return None
 
 
@@ -88,11 +88,11 @@ def empty_database(lab: Lab, name: str) -> str:
     return pg.url("psycopg2", database=database)
 
 
-def _drop_all(pg) -> None:  # noqa: ANN001
+def _drop_all(pg) -> None:
     for database in sorted(_made):
         try:
             pg.query(f"drop database if exists {database} with (force)")
-        except Exception:  # noqa: BLE001  (the server may be gone already: nothing left to drop)
+        except Exception:
             return
 
 
@@ -155,7 +155,9 @@ def import_probe(lab: Lab, database: str = "import") -> Probe:
     if found is None:
         from labkit import LabkitError
 
-        raise LabkitError(f"The probe did not finish: {error_line(ran.output)}", "Read the output: lab.run(...) shows it.")
+        raise LabkitError(
+            f"The probe did not finish: {error_line(ran.output)}", "Read the output: lab.run(...) shows it."
+        )
     moments = tuple((m["moment"], m["connections"], tuple(m["sql"])) for m in found)  # type: ignore[union-attr]
     return Probe(moments, tuple(tables(url)))
 
@@ -211,13 +213,15 @@ def _import(lab: Lab, situation: str, modules: list[str], env: dict[str, str | N
     runs = []
     for line in ran.output.splitlines():
         if line.startswith("RESULT "):
-            found = json.loads(line[len("RESULT "):])
+            found = json.loads(line[len("RESULT ") :])
             error = re.sub(r"port \d+", "port PORT", found.get("error", ""))
             runs.append(Imported(situation, found["module"], error, tuple(found.get("paths", ()))))
     if len(runs) != len(modules):
         from labkit import LabkitError
 
-        raise LabkitError(f"The import probe did not finish: {error_line(ran.output)}", "Read its output with lab.run(...).")
+        raise LabkitError(
+            f"The import probe did not finish: {error_line(ran.output)}", "Read its output with lab.run(...)."
+        )
     return runs
 
 
@@ -226,8 +230,11 @@ def unreachable_url(lab: Lab) -> str:
 
     To a client that is what a stopped database looks like: the connection is refused.
     """
-    return make_url(_pg(lab).url("psycopg2")).set(port=free_port(), database="nowhere").render_as_string(
-        hide_password=False)
+    return (
+        make_url(_pg(lab).url("psycopg2"))
+        .set(port=free_port(), database="nowhere")
+        .render_as_string(hide_password=False)
+    )
 
 
 def imports(lab: Lab) -> Imports:
@@ -238,8 +245,12 @@ def imports(lab: Lab) -> Imports:
        and its OpenAPI document;
     2. no ``DATABASE_URL`` at all (a CI job that only builds the docs has none): ``app.main``.
     """
-    return Imports((*_import(lab, NO_SERVER, ["app.db", "app.main"], {"DATABASE_URL": unreachable_url(lab)}),
-                    *_import(lab, NO_URL, ["app.main"], {"DATABASE_URL": None})))
+    return Imports(
+        (
+            *_import(lab, NO_SERVER, ["app.db", "app.main"], {"DATABASE_URL": unreachable_url(lab)}),
+            *_import(lab, NO_URL, ["app.main"], {"DATABASE_URL": None}),
+        )
+    )
 
 
 # -- serving ---------------------------------------------------------------------------------------
@@ -257,13 +268,16 @@ class Served:
 
     @property
     def table(self) -> Table:
-        return Table(("what", "result"), (
-            ("uvicorn", self.started),
-            ("tables after startup", str(list(self.tables))),
-            ("POST /users", str(self.users)),
-            ("POST /notes", str(self.notes)),
-            ("error in the app's log", self.error),
-        ))
+        return Table(
+            ("what", "result"),
+            (
+                ("uvicorn", self.started),
+                ("tables after startup", str(list(self.tables))),
+                ("POST /users", str(self.users)),
+                ("POST /notes", str(self.notes)),
+                ("error in the app's log", self.error),
+            ),
+        )
 
     def __str__(self) -> str:
         return str(self.table)
@@ -317,14 +331,18 @@ class Race:
         return Table(("starts", "outcome"), tuple((str(n), what) for what, n in self.tally.most_common()))
 
     def __str__(self) -> str:
-        return (f"{len(self.rounds)} rounds of {len(self.rounds[0]) if self.rounds else 0} simultaneous starts, "
-                f"{self.failed} with a failed start\n{self.table}")
+        return (
+            f"{len(self.rounds)} rounds of {len(self.rounds[0]) if self.rounds else 0} simultaneous starts, "
+            f"{self.failed} with a failed start\n{self.table}"
+        )
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return (f"<p>{len(self.rounds)} rounds of {len(self.rounds[0]) if self.rounds else 0} simultaneous starts, "
-                f"{self.failed} with a failed start</p>" + self.table._repr_html_())
+        return (
+            f"<p>{len(self.rounds)} rounds of {len(self.rounds[0]) if self.rounds else 0} simultaneous starts, "
+            f"{self.failed} with a failed start</p>" + self.table._repr_html_()
+        )
 
     def __add__(self, other: Race) -> Race:
         return Race(self.rounds + other.rounds)

@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 counter = create_engine(os.environ["DATABASE_URL"], poolclass=NullPool, isolation_level="AUTOCOMMIT").connect()
-import app.main
 
-connections = counter.scalar(text(
-    "select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"))
+connections = counter.scalar(
+    text("select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
+)
 tables = counter.scalars(text("select tablename from pg_tables where schemaname = 'public'")).all()
 print("RESULT " + json.dumps({"connections": connections, "tables": sorted(tables)}))

@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.getcwd())  # the project folder, where uvicorn would import `app` from
 
-from asgi_lifespan import LifespanManager  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+from asgi_lifespan import LifespanManager
+from sqlalchemy import Engine, create_engine, event, text
 
 counter = create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT").connect()
 OTHERS = text("select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
@@ -29,7 +29,7 @@ moments: list[dict[str, object]] = []
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+def record(conn, cursor, statement, parameters, context, executemany) -> None:
     if conn.engine is counter.engine:
         return
     statements.append(" ".join(statement.split()))

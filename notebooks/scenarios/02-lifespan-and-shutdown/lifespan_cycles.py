@@ -17,21 +17,29 @@ from starlette.testclient import TestClient
 
 warnings.simplefilter("ignore")  # on_event's DeprecationWarning, and the like
 url = make_url(os.environ["DATABASE_URL"])
-counter = psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                           dbname=url.database, application_name="lab-check-counter")
+counter = psycopg2.connect(
+    host=url.host,
+    port=url.port,
+    user=url.username,
+    password=url.password,
+    dbname=url.database,
+    application_name="lab-check-counter",
+)
 counter.autocommit = True
 
 
 def open_connections() -> int:
     with counter.cursor() as cur:
-        cur.execute("select count(*) from pg_stat_activity where backend_type = 'client backend' "
-                    "and pid <> pg_backend_pid() and datname = current_database() "
-                    "and application_name <> 'labkit-admin'")
+        cur.execute(
+            "select count(*) from pg_stat_activity where backend_type = 'client backend' "
+            "and pid <> pg_backend_pid() and datname = current_database() "
+            "and application_name <> 'labkit-admin'"
+        )
         return int(cur.fetchone()[0])
 
 
 baseline = open_connections()
-from app.main import app
+from app.main import app  # noqa: E402  imported after the baseline: importing is part of what is measured
 
 logging.disable(logging.CRITICAL)
 cycles = []

@@ -22,5 +22,14 @@ for raw in json.loads(sys.argv[1]):
     except ValueError as exc:
         print(json.dumps([shown, "-", "-", "-", f"refused: ValueError: {exc}"]))
         continue
-    print(json.dumps([shown, target.url.render_as_string(hide_password=True), repr(target.url.password),
-                      str(target.connect_args or "-"), ", ".join(target.dropped) or "-"]))
+    print(
+        json.dumps(
+            [
+                shown,
+                target.url.render_as_string(hide_password=True),
+                repr(target.url.password),
+                str(target.connect_args or "-"),
+                ", ".join(target.dropped) or "-",
+            ]
+        )
+    )

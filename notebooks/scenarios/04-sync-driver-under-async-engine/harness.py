@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import labkit
 from sqlalchemy.engine import URL, make_url
+
+import labkit
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -99,13 +100,28 @@ class Run:
         return sum(r.sent < self.wall for r in self.requests if r.what == "health")
 
     def row(self) -> tuple[str, ...]:
-        return (self.label, f"{self.reports_ok}/{REPORTS}", f"{self.wall:.2f}",
-                f"{self.health_median * 1000:.0f}", f"{max(self.health) * 1000:.0f}",
-                f"{self.probes_during}/{PROBES}", str(self.connections), str(self.errors_logged))
+        return (
+            self.label,
+            f"{self.reports_ok}/{REPORTS}",
+            f"{self.wall:.2f}",
+            f"{self.health_median * 1000:.0f}",
+            f"{max(self.health) * 1000:.0f}",
+            f"{self.probes_during}/{PROBES}",
+            str(self.connections),
+            str(self.errors_logged),
+        )
 
 
-HEADER = ("app", "reports ok", "20 reports took (s)", "/health median (ms)", "/health max (ms)",
-          "probes sent during the reports", "connections used", "errors logged")
+HEADER = (
+    "app",
+    "reports ok",
+    "20 reports took (s)",
+    "/health median (ms)",
+    "/health max (ms)",
+    "probes sent during the reports",
+    "connections used",
+    "errors logged",
+)
 
 
 def reports_and_health(lab: labkit.Lab, label: str, *, env: dict[str, str] | None = None) -> Run:
@@ -123,13 +139,15 @@ def reports_and_health(lab: labkit.Lab, label: str, *, env: dict[str, str] | Non
     try:
         at_start = pg.connections(APP, wait_for=0)
         began = time.perf_counter()
-        burst = labkit.start_load(f"{srv.url}/report?seconds={SECONDS}", requests=REPORTS,
-                                  concurrency=REPORTS, timeout=15, deadline=20)
+        burst = labkit.start_load(
+            f"{srv.url}/report?seconds={SECONDS}", requests=REPORTS, concurrency=REPORTS, timeout=15, deadline=20
+        )
         pg.wait_for_query(APP, timeout=15)  # a report runs in PostgreSQL
         time.sleep(0.05)  # the rest of the burst, sent in the same instant, reaches the app too
         probes_began = time.perf_counter() - began
-        probes = labkit.load(f"{srv.url}/health", requests=PROBES, concurrency=PROBES, rate=1 / EVERY,
-                             timeout=15, deadline=20)
+        probes = labkit.load(
+            f"{srv.url}/health", requests=PROBES, concurrency=PROBES, rate=1 / EVERY, timeout=15, deadline=20
+        )
         reports = burst.result()
         connections = pg.connections(APP)
         logs = srv.logs()
@@ -138,7 +156,8 @@ def reports_and_health(lab: labkit.Lab, label: str, *, env: dict[str, str] | Non
     pg.connections(APP, wait_for=0)
     requests = tuple(
         [Request("report", s.started, s.seconds, s.ok) for s in reports.samples]
-        + [Request("health", probes_began + s.started, s.seconds, s.ok) for s in probes.samples])
+        + [Request("health", probes_began + s.started, s.seconds, s.ok) for s in probes.samples]
+    )
     wall = max(s.started + s.seconds for s in reports.samples)
     return Run(label, requests, wall, connections, at_start, len(ERROR_LINE.findall(logs)))
 
@@ -154,17 +173,26 @@ def plot(*runs: Run) -> Figure:
 
     fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs) + 1, 3.2), sharey=True, squeeze=False)
     right = max(max(r.sent + r.seconds for r in run.requests) for run in runs) * 1.05
-    for ax, run in zip(axes[0], runs):
-        for row, request in enumerate(sorted(run.reports, key=lambda r: r.sent) + [
-                r for r in run.requests if r.what == "health"]):
-            ax.barh(row, max(request.seconds, right / 300), left=request.sent, height=0.75,
-                    color="C0" if request.what == "report" else "C3")
+    for ax, run in zip(axes[0], runs, strict=False):
+        for row, request in enumerate(
+            sorted(run.reports, key=lambda r: r.sent) + [r for r in run.requests if r.what == "health"]
+        ):
+            ax.barh(
+                row,
+                max(request.seconds, right / 300),
+                left=request.sent,
+                height=0.75,
+                color="C0" if request.what == "report" else "C3",
+            )
         ax.set_title(run.label, fontsize=10)
         ax.set_xlim(0, right)
         ax.set_xlabel("seconds since the reports were sent", fontsize=8)
     axes[0][0].invert_yaxis()  # the first report at the top (the axes share it)
-    axes[0][0].set_yticks([(REPORTS - 1) / 2, REPORTS + (PROBES - 1) / 2],
-                          [f"{REPORTS} reports\n({SECONDS} s each)", f"{PROBES} x /health"], fontsize=8)
+    axes[0][0].set_yticks(
+        [(REPORTS - 1) / 2, REPORTS + (PROBES - 1) / 2],
+        [f"{REPORTS} reports\n({SECONDS} s each)", f"{PROBES} x /health"],
+        fontsize=8,
+    )
     fig.tight_layout()
     plt.close(fig)  # shown once, as the value of the cell
     return fig
@@ -199,7 +227,7 @@ class Tried:
 
     def outcome(self, *key: str) -> str:
         for row in self.rows:
-            if row[:len(key)] == key:
+            if row[: len(key)] == key:
                 return row[-1]
         raise KeyError(key)
 
@@ -214,24 +242,32 @@ def _attempt(build: Any) -> str:
     try:
         build()
         return "accepted"
-    except Exception as exc:  # noqa: BLE001 (the point is which exception, and its first line)
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 def engine_for_each_scheme(pg: labkit.Postgres) -> Tried:
-    """``create_engine`` / ``create_async_engine`` on each spelling of the scheme; they load the driver, no connection."""
+    """``create_engine`` / ``create_async_engine`` on each spelling of the scheme.
+
+    They load the driver and make no connection."""
     from sqlalchemy import create_engine
     from sqlalchemy.ext.asyncio import create_async_engine
 
     base = make_url(pg.url("asyncpg"))
     tries = [
-        ("create_async_engine", "postgresql+psycopg2://", lambda: create_async_engine(base.set(drivername="postgresql+psycopg2"))),
+        (
+            "create_async_engine",
+            "postgresql+psycopg2://",
+            lambda: create_async_engine(base.set(drivername="postgresql+psycopg2")),
+        ),
         ("create_async_engine", "postgresql://", lambda: create_async_engine(base.set(drivername="postgresql"))),
         ("create_engine", "postgresql://", lambda: create_engine(base.set(drivername="postgresql"))),
         ("create_async_engine", "postgres://", lambda: create_async_engine(base.set(drivername="postgres"))),
         ("create_async_engine", "postgresql+asyncpg://", lambda: create_async_engine(base)),
     ]
-    return Tried(("call", "URL starts with", "outcome"), tuple((fn, scheme, _attempt(build)) for fn, scheme, build in tries))
+    return Tried(
+        ("call", "URL starts with", "outcome"), tuple((fn, scheme, _attempt(build)) for fn, scheme, build in tries)
+    )
 
 
 def default_postgresql_driver() -> str:
@@ -253,7 +289,7 @@ async def _connect(url: URL | str, connect_args: dict[str, Any] | None = None) -
         async with engine.connect() as conn:
             tls = await conn.scalar(text("select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
             return f"connected (TLS in use: {tls})"
-    except Exception as exc:  # noqa: BLE001 (the point is which exception, and its first line)
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     finally:
         await engine.dispose()
@@ -311,11 +347,13 @@ def convert_urls(lab: labkit.Lab) -> Tried:
     """
     ran = lab.run(["python", str(HERE / "convert_urls.py"), json.dumps(_provider_urls())])
     if ran.returncode != 0:
-        raise labkit.LabkitError(f"convert_urls.py failed in {lab.label}:\n{ran.output}",
-                                 "Is step 2 (app/dburl.py) applied to this lab?")
+        raise labkit.LabkitError(
+            f"convert_urls.py failed in {lab.label}:\n{ran.output}", "Is step 2 (app/dburl.py) applied to this lab?"
+        )
     rows = tuple(tuple(json.loads(line)) for line in ran.output.splitlines() if line.startswith("["))
-    return Tried(("libpq-style URL in", "URL out (password hidden)", "password out", "connect_args",
-                  "dropped or refused"), rows)
+    return Tried(
+        ("libpq-style URL in", "URL out (password hidden)", "password out", "connect_args", "dropped or refused"), rows
+    )
 
 
 async def str_replace_each(pg: labkit.Postgres) -> Tried:
@@ -386,18 +424,30 @@ def passwords_in_urls(lab: labkit.Lab) -> list[str]:
     """
     root = Path(lab.workdir)
     gitignore = root / ".gitignore"
-    ignored = {line.strip().strip("/") for line in gitignore.read_text().splitlines()
-               if line.strip() and not line.startswith("#")} if gitignore.is_file() else set()
+    ignored = (
+        {
+            line.strip().strip("/")
+            for line in gitignore.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        }
+        if gitignore.is_file()
+        else set()
+    )
     hits = []
     for path in sorted(root.rglob("*")):
         relative = str(path.relative_to(root))
-        if (not path.is_file() or "__pycache__" in path.parts or path.name.startswith(".labkit")
-                or path.name in ignored or relative in ignored):
+        if (
+            not path.is_file()
+            or "__pycache__" in path.parts
+            or path.name.startswith(".labkit")
+            or path.name in ignored
+            or relative in ignored
+        ):
             continue
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
             for match in PASSWORD_IN_URL.finditer(line):
                 if not match.group(1).startswith(PLACEHOLDER):
-                    masked = line[:match.start(1)] + "***" + line[match.end(1):]
+                    masked = line[: match.start(1)] + "***" + line[match.end(1) :]
                     hits.append(f"{relative}:{number}: {masked.strip()}")
     return hits
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 try:
     value = Settings().database_url  # type: ignore[call-arg]
-except Exception as exc:  # noqa: BLE001 (whatever refuses to load, say what)
+except Exception as exc:
     lines = str(exc).splitlines()
     print(f"{type(exc).__name__}: {lines[0]}")
     print(f"  {lines[1]} - {lines[2].split('[')[0].strip()}")

@@ -19,10 +19,14 @@ REPORT = re.compile(r"^RUN \d+: exit (-?\d+), http requests (\d+), without a sta
 
 def _runs(ctx: Context) -> list[str]:
     """Each run's output (the runner prints ``--- run N of M`` before each); it stops at the first failing run."""
+
     def run() -> Ran:
         with scratch_database(ctx.pg, "lab06_check") as database:
-            return ctx.lab.run(["python", str(RUNNER), str(RUNS), "--stop-at-failure", *PYTEST_ARGS],
-                               env={"DATABASE_URL": ctx.pg.url("asyncpg", database=database)}, timeout=90)
+            return ctx.lab.run(
+                ["python", str(RUNNER), str(RUNS), "--stop-at-failure", *PYTEST_ARGS],
+                env={"DATABASE_URL": ctx.pg.url("asyncpg", database=database)},
+                timeout=90,
+            )
 
     ran = ctx.shared("suite", run)
     runs = re.split(r"^--- run \d+ of \d+$", ran.output, flags=re.MULTILINE)[1:]
@@ -33,34 +37,57 @@ def _runs(ctx: Context) -> list[str]:
 def _passes(number: int, text: str) -> None:
     """Run ``number`` of the suite ran to its end, every test passed, and none was skipped away."""
     stopped = [line for line in text.splitlines() if line.startswith("RUN ") and "stopped" in line]
-    assert not stopped, (f"Run {number} of the suite hung and was stopped ({stopped[0][4:]}): often a connection "
-                         "waiting on an event loop that no longer runs.")
+    assert not stopped, (
+        f"Run {number} of the suite hung and was stopped ({stopped[0][4:]}): often a connection "
+        "waiting on an event loop that no longer runs."
+    )
     run = pytest_summary("\n".join(line for line in text.splitlines() if not line.startswith("RUN ")))
     if not run.ok:
         shown = "\n".join(run.failures[:3]) or "\n".join(text.strip().splitlines()[-6:])
-        why = ("a pooled connection was used on another event loop" if loop_trouble(shown) else
-               "tests left rows behind" if number > 1 else "read pytest's own words")
+        why = (
+            "a pooled connection was used on another event loop"
+            if loop_trouble(shown)
+            else "tests left rows behind"
+            if number > 1
+            else "read pytest's own words"
+        )
         raise AssertionError(f"Run {number} of the suite failed ({run.summary}): {why}.\n{shown}")
-    assert run.passed >= TESTS, (f"Run {number}: only {run.passed} test(s) passed ({run.summary}); the suite has "
-                                 f"{TESTS}. Skipping or deleting a test is not a fix.")
+    assert run.passed >= TESTS, (
+        f"Run {number}: only {run.passed} test(s) passed ({run.summary}); the suite has "
+        f"{TESTS}. Skipping or deleting a test is not a fix."
+    )
 
 
-@requirement(core=True, edit="pytest.ini, tests/suite_bookmarks.py", step=(1, 2), timeout=120, hints=(
-    "Read the first failure: a connection made on one event loop, used on another. How many loops does the suite run?",
-    "Run every test and fixture on one loop (pytest.ini: asyncio_default_test_loop_scope = session and "
-    "asyncio_default_fixture_loop_scope = session), and talk to the app with httpx.AsyncClient, not TestClient "
-    "(which runs the app on a loop of its own).",
-))
+@requirement(
+    core=True,
+    edit="pytest.ini, tests/suite_bookmarks.py",
+    step=(1, 2),
+    timeout=120,
+    hints=(
+        "Read the first failure: a connection made on one event loop, used on another. "
+        "How many loops does the suite run?",
+        "Run every test and fixture on one loop (pytest.ini: asyncio_default_test_loop_scope = session and "
+        "asyncio_default_fixture_loop_scope = session), and talk to the app with httpx.AsyncClient, not TestClient "
+        "(which runs the app on a loop of its own).",
+    ),
+)
 def suite_passes(ctx: Context) -> None:
     """The suite passes: all 7 tests, on one event loop, without hanging."""
     _passes(1, _runs(ctx)[0])
 
 
-@requirement(core=True, edit="tests/fixtures.py, app/main.py", step=(3, 4), timeout=120, hints=(
-    "AsyncClient(transport=ASGITransport(app)) sends requests to an app that never started: whose startup code runs?",
-    "Build the engine in the app's lifespan, and start the app in the tests: async with LifespanManager(app) "
-    "as started (asgi_lifespan), then ASGITransport(app=started.app).",
-))
+@requirement(
+    core=True,
+    edit="tests/fixtures.py, app/main.py",
+    step=(3, 4),
+    timeout=120,
+    hints=(
+        "AsyncClient(transport=ASGITransport(app)) sends requests to an app that never started: "
+        "whose startup code runs?",
+        "Build the engine in the app's lifespan, and start the app in the tests: async with LifespanManager(app) "
+        "as started (asgi_lifespan), then ASGITransport(app=started.app).",
+    ),
+)
 def tests_start_the_app(ctx: Context) -> None:
     """Every HTTP request of the suite goes to an app whose lifespan has started."""
     first = _runs(ctx)[0]
@@ -69,15 +96,23 @@ def tests_start_the_app(ctx: Context) -> None:
     assert report is not None, "The runner printed no report line for run 1:\n" + "\n".join(first.splitlines()[-8:])
     requests, unstarted = int(report.group(2)), int(report.group(3))
     assert requests > 0, "The suite passed without sending a single HTTP request to the app."
-    assert unstarted == 0, (f"{unstarted} of {requests} HTTP requests went to an app whose lifespan had not started: "
-                            "those tests passed without the app's startup code ever running.")
+    assert unstarted == 0, (
+        f"{unstarted} of {requests} HTTP requests went to an app whose lifespan had not started: "
+        "those tests passed without the app's startup code ever running."
+    )
 
 
-@requirement(core=False, edit="tests/fixtures.py", step=5, timeout=120, hints=(
-    "The suite passes once, then trips over what it left in the database: which rows survive a test?",
-    "Run each test in a transaction that is rolled back: one connection per test, begin(), a session bound to it "
-    "with join_transaction_mode=\"create_savepoint\", and get_session overridden to yield it.",
-))
+@requirement(
+    core=False,
+    edit="tests/fixtures.py",
+    step=5,
+    timeout=120,
+    hints=(
+        "The suite passes once, then trips over what it left in the database: which rows survive a test?",
+        "Run each test in a transaction that is rolled back: one connection per test, begin(), a session bound to it "
+        'with join_transaction_mode="create_savepoint", and get_session overridden to yield it.',
+    ),
+)
 def suite_passes_again(ctx: Context) -> None:
     """The suite passes three runs in a row on the same database."""
     runs = _runs(ctx)

@@ -81,8 +81,11 @@ async def _watching_call(self: Starlette, scope: Any, receive: Any, send: Any) -
 
 
 def _report(number: int, code: int | str) -> None:
-    print(f"RUN {number}: exit {code}, http requests {_counts['requests']}, "
-          f"without a started app {_counts['unstarted']}, lifespan startups {_counts['startups']}", flush=True)
+    print(
+        f"RUN {number}: exit {code}, http requests {_counts['requests']}, "
+        f"without a started app {_counts['unstarted']}, lifespan startups {_counts['startups']}",
+        flush=True,
+    )
 
 
 def _run_here(number: int, args: list[str]) -> int:
@@ -103,8 +106,10 @@ def _run_forked(number: int, args: list[str]) -> int:
         os._exit(_run_here(number, args))
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
-        print(f"\nRUN {number}: stopped by signal {os.WTERMSIG(status)} after at most {RUN_TIMEOUT} s (a hang?)",
-              flush=True)
+        print(
+            f"\nRUN {number}: stopped by signal {os.WTERMSIG(status)} after at most {RUN_TIMEOUT} s (a hang?)",
+            flush=True,
+        )
         return -os.WTERMSIG(status)
     return os.WEXITSTATUS(status)
 

@@ -16,8 +16,17 @@ from sqlalchemy.engine import make_url
 
 import labkit
 from labkit import AppServer
-from labkit.checking import (ChildTimeout, Context, Share, app_error, connection_share, own_connection,
-                             peak_connections, requirement, run_json)
+from labkit.checking import (
+    ChildTimeout,
+    Context,
+    Share,
+    app_error,
+    connection_share,
+    own_connection,
+    peak_connections,
+    requirement,
+    run_json,
+)
 
 APP = "orders-api"  # the application_name the app sets on its connections
 CONNECT_PATIENCE = 8.0  # seconds the app gets to give up on a silent database
@@ -37,8 +46,17 @@ class Settings(NamedTuple):
 def _settings(ctx: Context) -> Settings:
     def make() -> Settings:
         share = connection_share(ctx.pg, per_process=3)
-        return Settings(share, {"POOL_SIZE": "10", "MAX_OVERFLOW": "10", "POOL_TIMEOUT": "10", "QUERY_TIMEOUT": "1",
-                                "CONNECT_TIMEOUT": "1", "APP_PROCESSES": str(share.processes)})
+        return Settings(
+            share,
+            {
+                "POOL_SIZE": "10",
+                "MAX_OVERFLOW": "10",
+                "POOL_TIMEOUT": "10",
+                "QUERY_TIMEOUT": "1",
+                "CONNECT_TIMEOUT": "1",
+                "APP_PROCESSES": str(share.processes),
+            },
+        )
 
     return ctx.shared("settings", make)
 
@@ -52,11 +70,16 @@ def _served(ctx: Context) -> AppServer:
     return ctx.shared("app", serve)
 
 
-@requirement(core=True, edit="app/db.py", step=1, hints=(
-    "Ask for an order that does not exist, then look at pg_stat_activity: what state is the app's connection in?",
-    "Close the session on every path: a yield dependency with async with SessionLocal() as session, "
-    "instead of a scoped session that the 404 path never removes.",
-))
+@requirement(
+    core=True,
+    edit="app/db.py",
+    step=1,
+    hints=(
+        "Ask for an order that does not exist, then look at pg_stat_activity: what state is the app's connection in?",
+        "Close the session on every path: a yield dependency with async with SessionLocal() as session, "
+        "instead of a scoped session that the 404 path never removes.",
+    ),
+)
 def not_found_gives_connection_back(ctx: Context) -> None:
     """Requests for orders that do not exist give their connection back."""
     srv = _served(ctx)
@@ -64,15 +87,22 @@ def not_found_gives_connection_back(ctx: Context) -> None:
         status = srv.get(f"/orders/{order_id}", timeout=15).status_code
         assert status == 404, f"GET /orders/{order_id} (no such order) answered {status}, not 404: {app_error(srv)}"
     left = ctx.pg.connections(APP, state="idle in transaction", wait_for=0, timeout=0.5)
-    assert left == 0, (f"After {len(MISSING)} requests for missing orders, {left} connection(s) of the app are still "
-                       "'idle in transaction': the 404 path never gives its session back.")
+    assert left == 0, (
+        f"After {len(MISSING)} requests for missing orders, {left} connection(s) of the app are still "
+        "'idle in transaction': the 404 path never gives its session back."
+    )
 
 
-@requirement(core=True, edit="app/db.py", step=2, hints=(
-    "Multiply the pool (pool_size + max_overflow) by APP_PROCESSES: does it fit in the server's max_connections?",
-    "At startup, read max_connections and the reserved slots (SHOW or current_setting), divide by APP_PROCESSES, "
-    "and cap pool_size + max_overflow by the result.",
-))
+@requirement(
+    core=True,
+    edit="app/db.py",
+    step=2,
+    hints=(
+        "Multiply the pool (pool_size + max_overflow) by APP_PROCESSES: does it fit in the server's max_connections?",
+        "At startup, read max_connections and the reserved slots (SHOW or current_setting), divide by APP_PROCESSES, "
+        "and cap pool_size + max_overflow by the result.",
+    ),
+)
 def pool_fits_the_server(ctx: Context) -> None:
     """Six concurrent slow reports answer, within the process's share of max_connections."""
     srv, share = _served(ctx), _settings(ctx).share
@@ -80,16 +110,23 @@ def pool_fits_the_server(ctx: Context) -> None:
     peak = peak_connections(ctx.pg, running, APP)
     burst = running.result()
     assert burst.outcomes == {"200": 6}, (
-        f"6 concurrent GET /report gave {dict(sorted(burst.outcomes.items()))}: {app_error(srv)}")
+        f"6 concurrent GET /report gave {dict(sorted(burst.outcomes.items()))}: {app_error(srv)}"
+    )
     assert peak <= share.allowed, (
         f"With APP_PROCESSES={share.processes}, one process may hold at most {share.allowed} connection(s), "
-        f"but the app opened {peak}: size the pool from the server's max_connections.")
+        f"but the app opened {peak}: size the pool from the server's max_connections."
+    )
 
 
-@requirement(core=False, edit="app/db.py", step=3, hints=(
-    "PostgreSQL restarted (or a failover happened): what does the pool hand out next?",
-    "pool_pre_ping=True tests each connection as it leaves the pool and replaces a dead one.",
-))
+@requirement(
+    core=False,
+    edit="app/db.py",
+    step=3,
+    hints=(
+        "PostgreSQL restarted (or a failover happened): what does the pool hand out next?",
+        "pool_pre_ping=True tests each connection as it leaves the pool and replaces a dead one.",
+    ),
+)
 def survives_terminated_connections(ctx: Context) -> None:
     """After PostgreSQL ends the app's connections, the next request succeeds."""
     srv = _served(ctx)
@@ -100,15 +137,22 @@ def survives_terminated_connections(ctx: Context) -> None:
     ctx.pg.connections(APP, wait_for=0)
     since = len(srv.logs())
     status = srv.get("/orders/1").status_code
-    assert status == 200, (f"After PostgreSQL ended the app's {killed} pooled connection(s), the next GET /orders/1 "
-                           f"answered {status}: {app_error(srv, since)}")
+    assert status == 200, (
+        f"After PostgreSQL ended the app's {killed} pooled connection(s), the next GET /orders/1 "
+        f"answered {status}: {app_error(srv, since)}"
+    )
 
 
-@requirement(core=False, edit="app/db.py", step=4, hints=(
-    "Another session holds a lock on the orders table: how long does the app's query wait?",
-    "Bound it on the server: statement_timeout from QUERY_TIMEOUT (connect_args server_settings), "
-    "and/or asyncpg's command_timeout.",
-))
+@requirement(
+    core=False,
+    edit="app/db.py",
+    step=4,
+    hints=(
+        "Another session holds a lock on the orders table: how long does the app's query wait?",
+        "Bound it on the server: statement_timeout from QUERY_TIMEOUT (connect_args server_settings), "
+        "and/or asyncpg's command_timeout.",
+    ),
+)
 def query_wait_is_bounded(ctx: Context) -> None:
     """With the orders table locked, a request answers within a few seconds."""
     srv = _served(ctx)
@@ -126,14 +170,20 @@ def query_wait_is_bounded(ctx: Context) -> None:
         holder.close()
     assert waited < 5 and outcome != "no answer", (
         f"With the orders table locked and QUERY_TIMEOUT=1, GET /orders/1 gave {outcome} after {waited:.1f} s: "
-        "a query must not wait for ever.")
+        "a query must not wait for ever."
+    )
     assert srv.get("/orders/1").status_code == 200, f"Once the lock went, GET /orders/1 failed: {app_error(srv)}"
 
 
-@requirement(core=False, edit="app/db.py", step=4, hints=(
-    "A database address that accepts TCP and never answers: how long does asyncpg wait to connect?",
-    "asyncpg waits 60 s by default: pass timeout= (from CONNECT_TIMEOUT) in connect_args.",
-))
+@requirement(
+    core=False,
+    edit="app/db.py",
+    step=4,
+    hints=(
+        "A database address that accepts TCP and never answers: how long does asyncpg wait to connect?",
+        "asyncpg waits 60 s by default: pass timeout= (from CONNECT_TIMEOUT) in connect_args.",
+    ),
+)
 def connect_wait_is_bounded(ctx: Context) -> None:
     """With a database that never answers, the app gives up within a few seconds."""
     env = _settings(ctx).env
@@ -142,9 +192,14 @@ def connect_wait_is_bounded(ctx: Context) -> None:
         silent.listen(16)
         url = make_url(ctx.pg.url("asyncpg")).set(port=silent.getsockname()[1])
         try:
-            run_json(ctx.lab, START_AGAINST_SILENT, timeout=CONNECT_PATIENCE,
-                     env={**env, "DATABASE_URL": url.render_as_string(hide_password=False)})
+            run_json(
+                ctx.lab,
+                START_AGAINST_SILENT,
+                timeout=CONNECT_PATIENCE,
+                env={**env, "DATABASE_URL": url.render_as_string(hide_password=False)},
+            )
         except ChildTimeout:
             raise AssertionError(
                 f"With a database that accepts TCP but never answers and CONNECT_TIMEOUT=1, the app neither refused to "
-                f"start nor answered within {CONNECT_PATIENCE:.0f} s.") from None
+                f"start nor answered within {CONNECT_PATIENCE:.0f} s."
+            ) from None

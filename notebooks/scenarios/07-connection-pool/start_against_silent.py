@@ -11,7 +11,7 @@ import warnings
 from starlette.testclient import TestClient
 
 warnings.simplefilter("ignore")
-from app.main import app
+from app.main import app  # noqa: E402  imported after the baseline: importing is part of what is measured
 
 began = time.monotonic()
 try:

@@ -34,8 +34,10 @@ def _served(ctx: Context) -> Served:
         ctx.on_end(relay.close)
         for path in ("/live", "/ready"):
             status = outcome(srv, path)
-            assert status != "404", (f"GET {path} answered 404: give the app two probe routes, /live (touches "
-                                     "nothing) and /ready (asks the database, 503 when it cannot).")
+            assert status != "404", (
+                f"GET {path} answered 404: give the app two probe routes, /live (touches "
+                "nothing) and /ready (asks the database, 503 when it cannot)."
+            )
             assert status == "200", f"With the database up, GET {path} answered {status} instead of 200."
         return Served(srv, relay)
 
@@ -48,11 +50,16 @@ def _orders(srv: AppServer, requests: int, concurrency: int) -> list[str]:
     return [sample.outcome for sample in result.samples]
 
 
-@requirement(core=True, edit="app/main.py", step=(1, 2), hints=(
-    "Stop the database and ask /health: what does a load balancer read, the body or the status code?",
-    "Split the probes: /live answers 200 and touches nothing; /ready asks the database and answers "
-    "503 (JSONResponse(status_code=503) or Response) when it cannot.",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=(1, 2),
+    hints=(
+        "Stop the database and ask /health: what does a load balancer read, the body or the status code?",
+        "Split the probes: /live answers 200 and touches nothing; /ready asks the database and answers "
+        "503 (JSONResponse(status_code=503) or Response) when it cannot.",
+    ),
+)
 def ready_says_503_when_stopped(ctx: Context) -> None:
     """With the database stopped, /live answers 200 and /ready 503; once it is back, /ready says 200 again."""
     pg = controlled(ctx.pg)
@@ -60,11 +67,15 @@ def ready_says_503_when_stopped(ctx: Context) -> None:
     pg.stop()
     try:
         live = outcome(srv, "/live", timeout=3)
-        assert live == "200", (f"With the database stopped, GET /live answered {live}: liveness must not ask the "
-                               "database, or an orchestrator restarts a process that has nothing wrong with it.")
+        assert live == "200", (
+            f"With the database stopped, GET /live answered {live}: liveness must not ask the "
+            "database, or an orchestrator restarts a process that has nothing wrong with it."
+        )
         seen = poll_outcome(srv, "/ready", "503", within=PROMPT)
-        assert seen[-1] == "503", (f"With the database stopped, GET /ready answered {', '.join(seen)} for "
-                                   f"{PROMPT:.0f} s, never 503: a load balancer reads only the status code.")
+        assert seen[-1] == "503", (
+            f"With the database stopped, GET /ready answered {', '.join(seen)} for "
+            f"{PROMPT:.0f} s, never 503: a load balancer reads only the status code."
+        )
     finally:
         pg.start()
     seen = poll_outcome(srv, "/ready", "200", within=10)
@@ -73,11 +84,16 @@ def ready_says_503_when_stopped(ctx: Context) -> None:
     assert not failed, f"Once /ready said 200 again, {len(failed)} of 20 GET /orders failed ({', '.join(failed)})."
 
 
-@requirement(core=True, edit="app/main.py", step=3, hints=(
-    "Make the database silent (connected, answering nothing): how long does GET /ready wait?",
-    "Bound the check in time: asyncio.wait_for(check(), timeout=...) (and a connect timeout), "
-    "and answer 503 when the time is up.",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=3,
+    hints=(
+        "Make the database silent (connected, answering nothing): how long does GET /ready wait?",
+        "Bound the check in time: asyncio.wait_for(check(), timeout=...) (and a connect timeout), "
+        "and answer 503 when the time is up.",
+    ),
+)
 def ready_says_503_when_silent(ctx: Context) -> None:
     """With the database silent, /ready answers 503 within 5 s."""
     srv, relay = _served(ctx)
@@ -86,16 +102,23 @@ def ready_says_503_when_silent(ctx: Context) -> None:
         live = outcome(srv, "/live", timeout=3)
         assert live == "200", f"With the database silent, GET /live answered {live} instead of 200."
         seen = poll_outcome(srv, "/ready", "503", within=PROMPT)
-        assert seen[-1] == "503", (f"With the database silent (connected, answering nothing), GET /ready answered "
-                                   f"{', '.join(seen)} within {PROMPT:.0f} s, never 503: bound the check in time.")
+        assert seen[-1] == "503", (
+            f"With the database silent (connected, answering nothing), GET /ready answered "
+            f"{', '.join(seen)} within {PROMPT:.0f} s, never 503: bound the check in time."
+        )
     finally:
         relay.thaw()
 
 
-@requirement(core=False, edit="app/db.py", step=4, hints=(
-    "Restart PostgreSQL with no request in between: what is in the pool when the next request comes?",
-    "pool_pre_ping=True on the engine tests each connection as it leaves the pool and replaces a dead one.",
-))
+@requirement(
+    core=False,
+    edit="app/db.py",
+    step=4,
+    hints=(
+        "Restart PostgreSQL with no request in between: what is in the pool when the next request comes?",
+        "pool_pre_ping=True on the engine tests each connection as it leaves the pool and replaces a dead one.",
+    ),
+)
 def first_requests_after_restart(ctx: Context) -> None:
     """Right after a quiet database restart, the very first requests succeed."""
     pg = controlled(ctx.pg)
@@ -104,5 +127,7 @@ def first_requests_after_restart(ctx: Context) -> None:
     assert warm == ["200"] * BURST, f"GET /orders failed before the restart: {warm}"
     pg.restart()  # no request in between: the pooled connections are closed by the server, unknown to the app
     failed = [o for o in _orders(srv, BURST, BURST) if o != "200"]
-    assert not failed, (f"Right after a database restart with no traffic in between, {len(failed)} of {BURST} "
-                        "GET /orders failed: the pool handed out connections the server had closed.")
+    assert not failed, (
+        f"Right after a database restart with no traffic in between, {len(failed)} of {BURST} "
+        "GET /orders failed: the pool handed out connections the server had closed."
+    )

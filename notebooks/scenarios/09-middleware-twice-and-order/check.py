@@ -44,10 +44,15 @@ def _burst(ctx: Context) -> tuple[str, list[httpx.Response]]:
     return key, [srv.get("/api/products", headers={"X-API-Key": key}) for _ in range(BURST)]
 
 
-@requirement(core=True, edit="app/main.py", step=2, hints=(
-    "Print app.user_middleware: how many times is UsageMiddleware listed?",
-    "A class added twice (app.add_middleware) runs twice on every request: add UsageMiddleware once.",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=2,
+    hints=(
+        "Print app.user_middleware: how many times is UsageMiddleware listed?",
+        "A class added twice (app.add_middleware) runs twice on every request: add UsageMiddleware once.",
+    ),
+)
 def usage_written_once(ctx: Context) -> None:
     """One request with an API key costs exactly one usage write."""
     key = _key()
@@ -57,11 +62,16 @@ def usage_written_once(ctx: Context) -> None:
     assert writes == 1, f"One request with an API key made {writes} usage writes in PostgreSQL; expected 1."
 
 
-@requirement(core=True, edit="app/main.py", step=3, hints=(
-    "Which middleware meets a request first: the one added first or the one added last?",
-    "The last add_middleware is the outermost. Build the stack in one list, outermost first: "
-    "FastAPI(middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(Usage), ...]).",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=3,
+    hints=(
+        "Which middleware meets a request first: the one added first or the one added last?",
+        "The last add_middleware is the outermost. Build the stack in one list, outermost first: "
+        "FastAPI(middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(Usage), ...]).",
+    ),
+)
 def limiter_before_database_work(ctx: Context) -> None:
     """Requests the rate limiter turns away (429) cost no usage write."""
     key, responses = ctx.shared("burst", lambda: _burst(ctx))
@@ -69,17 +79,25 @@ def limiter_before_database_work(ctx: Context) -> None:
     served, rejected = statuses.count(200), statuses.count(429)
     assert (served, rejected) == (LIMIT, BURST - LIMIT), (
         f"With RATE_LIMIT={LIMIT}, {BURST} requests with one key gave {served} x 200 and {rejected} x 429; "
-        f"expected {LIMIT} and {BURST - LIMIT}.")
+        f"expected {LIMIT} and {BURST - LIMIT}."
+    )
     writes = _uses(ctx, key)
-    assert writes == served, (f"{rejected} requests were rejected with 429, yet the key has {writes} usage writes for "
-                              f"{served} served: the database work ran before the limiter said no.")
+    assert writes == served, (
+        f"{rejected} requests were rejected with 429, yet the key has {writes} usage writes for "
+        f"{served} served: the database work ran before the limiter said no."
+    )
 
 
-@requirement(core=True, edit="app/main.py", step=3, hints=(
-    "Which responses pass through SecurityHeadersMiddleware? Which ones are answered before they reach it?",
-    "Put SecurityHeadersMiddleware outermost, outside the rate limiter and CORSMiddleware, "
-    "so the answers they give alone (429, preflight) get the headers too.",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=3,
+    hints=(
+        "Which responses pass through SecurityHeadersMiddleware? Which ones are answered before they reach it?",
+        "Put SecurityHeadersMiddleware outermost, outside the rate limiter and CORSMiddleware, "
+        "so the answers they give alone (429, preflight) get the headers too.",
+    ),
+)
 def headers_on_early_answers(ctx: Context) -> None:
     """The limiter's 429s and the CORS preflight carry the security headers."""
     _, responses = ctx.shared("burst", lambda: _burst(ctx))
@@ -87,47 +105,74 @@ def headers_on_early_answers(ctx: Context) -> None:
     assert rejected, f"{BURST} requests with one key got no 429 from the rate limiter (RATE_LIMIT={LIMIT})."
     missing = _missing(rejected[0])
     assert not missing, f"A 429 from the rate limiter lacks {', '.join(missing)}."
-    preflight = _served(ctx).request("OPTIONS", "/api/products", headers={
-        "Origin": FRONTEND, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key"})
+    preflight = _served(ctx).request(
+        "OPTIONS",
+        "/api/products",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-api-key",
+        },
+    )
     assert preflight.status_code == 200, f"The frontend's CORS preflight answered {preflight.status_code}, not 200."
     missing = _missing(preflight)
     assert not missing, f"The CORS preflight that CORSMiddleware answers itself lacks {', '.join(missing)}."
 
 
-@requirement(core=False, edit="app/main.py", step=4, hints=(
-    "Served with REQUEST_IDS=1, the app dies at startup: when may middleware still be added?",
-    "Starlette builds the stack when the app starts; decide optional middleware while building the list "
-    "(if settings.request_ids: add it to the list), not in a startup handler.",
-))
+@requirement(
+    core=False,
+    edit="app/main.py",
+    step=4,
+    hints=(
+        "Served with REQUEST_IDS=1, the app dies at startup: when may middleware still be added?",
+        "Starlette builds the stack when the app starts; decide optional middleware while building the list "
+        "(if settings.request_ids: add it to the list), not in a startup handler.",
+    ),
+)
 def request_ids_when_enabled(ctx: Context) -> None:
     """Served with REQUEST_IDS=1, the app starts and its responses carry X-Request-ID."""
-    start = start_once(ctx.lab, "/api/products", ready_path="/health",
-                       env={"REQUEST_IDS": "1", "RATE_LIMIT": str(LIMIT)})
-    assert start.response is not None, f"With REQUEST_IDS=1 the app did not start: {last_error(start.logs, ctx.workdir)}"
+    start = start_once(
+        ctx.lab, "/api/products", ready_path="/health", env={"REQUEST_IDS": "1", "RATE_LIMIT": str(LIMIT)}
+    )
+    assert start.response is not None, (
+        f"With REQUEST_IDS=1 the app did not start: {last_error(start.logs, ctx.workdir)}"
+    )
     assert "x-request-id" in start.response.headers, "Served with REQUEST_IDS=1, GET /api/products has no X-Request-ID."
 
 
-@requirement(core=False, edit="app/main.py", step=5, hints=(
-    "Send a request with a cookie from another site: which origin does the API allow to read the answer?",
-    "With allow_credentials=True, name the origins (allow_origins=[FRONTEND]) instead of '*'.",
-))
+@requirement(
+    core=False,
+    edit="app/main.py",
+    step=5,
+    hints=(
+        "Send a request with a cookie from another site: which origin does the API allow to read the answer?",
+        "With allow_credentials=True, name the origins (allow_origins=[FRONTEND]) instead of '*'.",
+    ),
+)
 def cors_for_named_origins(ctx: Context) -> None:
     """CORS grants a credentialed request from an unknown site nothing; the frontend stays allowed."""
     srv, key = _served(ctx), _key()
     stranger = srv.get("/api/products", headers={"Origin": OTHER_SITE, "Cookie": "session=abc", "X-API-Key": key})
     granted = stranger.headers.get("access-control-allow-origin")
-    assert granted != OTHER_SITE, (f"A credentialed request from {OTHER_SITE} got Access-Control-Allow-Origin: "
-                                   f"{granted}: any site may read the API's answers with the user's credentials.")
+    assert granted != OTHER_SITE, (
+        f"A credentialed request from {OTHER_SITE} got Access-Control-Allow-Origin: "
+        f"{granted}: any site may read the API's answers with the user's credentials."
+    )
     frontend = srv.get("/api/products", headers={"Origin": FRONTEND, "X-API-Key": key})
     allowed = frontend.headers.get("access-control-allow-origin")
     assert allowed == FRONTEND, f"A request from the frontend ({FRONTEND}) got Access-Control-Allow-Origin: {allowed}."
 
 
-@requirement(core=False, edit="app/middleware.py", step=6, hints=(
-    "Where does an unhandled error's 500 come from, and which middleware does it pass through?",
-    "ServerErrorMiddleware sits outside every middleware of the app: catch the exception inside the stack "
-    "(an innermost middleware that logs it and returns a 500) so the 500 passes through all of them.",
-))
+@requirement(
+    core=False,
+    edit="app/middleware.py",
+    step=6,
+    hints=(
+        "Where does an unhandled error's 500 come from, and which middleware does it pass through?",
+        "ServerErrorMiddleware sits outside every middleware of the app: catch the exception inside the stack "
+        "(an innermost middleware that logs it and returns a 500) so the 500 passes through all of them.",
+    ),
+)
 def headers_on_errors(ctx: Context) -> None:
     """A 500 carries the security headers and the frontend's CORS header, and the error is logged."""
     srv = _served(ctx)
@@ -136,7 +181,8 @@ def headers_on_errors(ctx: Context) -> None:
     assert not missing, f"GET {TOO_BIG} answered {response.status_code} without {', '.join(missing)}."
     assert response.headers.get("access-control-allow-origin") == FRONTEND, (
         f"GET {TOO_BIG} answered {response.status_code} without Access-Control-Allow-Origin for the frontend: "
-        "its script cannot read that status.")
+        "its script cannot read that status."
+    )
     if response.status_code == 500:
         try:
             srv.wait_for_log("int32", timeout=5)

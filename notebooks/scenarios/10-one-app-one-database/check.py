@@ -35,9 +35,13 @@ def _probe(ctx: Context) -> dict[str, Any]:
 
 def _client_pids(ctx: Context) -> dict[int, str]:
     """pid -> state of every client backend except labkit's admin connection."""
-    return {int(pid): state for pid, state in ctx.pg.query(
-        "select pid, coalesce(state, '') from pg_stat_activity where backend_type = 'client backend' "
-        "and application_name <> 'labkit-admin'")}
+    return {
+        int(pid): state
+        for pid, state in ctx.pg.query(
+            "select pid, coalesce(state, '') from pg_stat_activity where backend_type = 'client backend' "
+            "and application_name <> 'labkit-admin'"
+        )
+    }
 
 
 class Development(NamedTuple):
@@ -53,11 +57,16 @@ def _development(ctx: Context) -> Development:
     return ctx.shared("development", serve)
 
 
-@requirement(core=True, edit="app/main.py", step=(1, 2), hints=(
-    "Compare /openapi.json with the routers in app/routers: which one is missing, and why is nothing said?",
-    "Register every router explicitly (app.include_router(orders.router), ...), outside any try/except, "
-    "so that a router that does not import stops the app.",
-))
+@requirement(
+    core=True,
+    edit="app/main.py",
+    step=(1, 2),
+    hints=(
+        "Compare /openapi.json with the routers in app/routers: which one is missing, and why is nothing said?",
+        "Register every router explicitly (app.include_router(orders.router), ...), outside any try/except, "
+        "so that a router that does not import stops the app.",
+    ),
+)
 def every_router_answers(ctx: Context) -> None:
     """In development every router is registered and answers 200, and /docs is served."""
     srv = _development(ctx).srv
@@ -71,19 +80,28 @@ def every_router_answers(ctx: Context) -> None:
     assert docs == 200, f"In development GET /docs answered {docs}; the docs are hidden in production only."
 
 
-@requirement(core=True, edit="app/routers/orders.py, app/routers/reports.py", step=2, hints=(
-    "Count the engines: which modules call create_async_engine, and which routers use which?",
-    "Two engines are two pools: keep one database module (app/database.py), make every router use its "
-    "get_session, and delete app/db.py.",
-))
+@requirement(
+    core=True,
+    edit="app/routers/orders.py, app/routers/reports.py",
+    step=2,
+    hints=(
+        "Count the engines: which modules call create_async_engine, and which routers use which?",
+        "Two engines are two pools: keep one database module (app/database.py), make every router use its "
+        "get_session, and delete app/db.py.",
+    ),
+)
 def one_pool(ctx: Context) -> None:
     """One request at a time to every router leaves at most one connection open: one pool."""
     srv, before = _development(ctx)
 
     def settled() -> None:
         """The session closes after the response is sent: wait until its connection is back in the pool."""
-        settle(lambda: sum(1 for pid, state in _client_pids(ctx).items() if pid not in before and state != "idle"),
-               lambda busy: busy == 0, 5.0, "the app's connections to be idle")
+        settle(
+            lambda: sum(1 for pid, state in _client_pids(ctx).items() if pid not in before and state != "idle"),
+            lambda busy: busy == 0,
+            5.0,
+            "the app's connections to be idle",
+        )
         time.sleep(0.05)  # idle on the server comes just before the pool takes the connection back
 
     settled()
@@ -92,52 +110,76 @@ def one_pool(ctx: Context) -> None:
         assert status == 200, f"GET {route} answered {status}."
         settled()
     opened = len(set(_client_pids(ctx)) - before)
-    assert opened <= 1, (f"After one request at a time to every router, the app holds {opened} connections; one pool "
-                         "would reuse one. Keep one database module, one engine.")
+    assert opened <= 1, (
+        f"After one request at a time to every router, the app holds {opened} connections; one pool "
+        "would reuse one. Keep one database module, one engine."
+    )
 
 
-@requirement(core=True, edit="app/ (the other main files)", step=3, hints=(
-    "How many modules of app build a FastAPI(...)? Which one does uvicorn run?",
-    "Keep one entry point, app/main.py, and delete the other main files.",
-))
+@requirement(
+    core=True,
+    edit="app/ (the other main files)",
+    step=3,
+    hints=(
+        "How many modules of app build a FastAPI(...)? Which one does uvicorn run?",
+        "Keep one entry point, app/main.py, and delete the other main files.",
+    ),
+)
 def one_entry_point(ctx: Context) -> None:
     """One module of the package builds a FastAPI app."""
     apps = _probe(ctx)["apps"]
     assert len(apps) <= 1, f"{len(apps)} modules build a FastAPI app ({', '.join(apps)}): keep one entry point."
 
 
-@requirement(core=False, edit="app/config.py", step=4, hints=(
-    "Unset DATABASE_URL and start the app: what happens, and does the error say what is missing?",
-    "Make database_url a required field of Settings (no default): pydantic's ValidationError then names it.",
-))
+@requirement(
+    core=False,
+    edit="app/config.py",
+    step=4,
+    hints=(
+        "Unset DATABASE_URL and start the app: what happens, and does the error say what is missing?",
+        "Make database_url a required field of Settings (no default): pydantic's ValidationError then names it.",
+    ),
+)
 def database_url_required(ctx: Context) -> None:
     """Without DATABASE_URL the app does not start, and says DATABASE_URL."""
     no_url = _probe(ctx)["no_url"]
     assert no_url is not None, "Without DATABASE_URL the app imports and starts anyway: make DATABASE_URL required."
     assert not no_url.startswith("NameError"), f"Without DATABASE_URL the settings fail: {_short(ctx, no_url)}"
     assert "database_url" in no_url.lower(), (
-        f"Without DATABASE_URL the app does not start, but its error does not name DATABASE_URL: {_short(ctx, no_url)}")
+        f"Without DATABASE_URL the app does not start, but its error does not name DATABASE_URL: {_short(ctx, no_url)}"
+    )
 
 
-@requirement(core=False, edit="app/logger.py", step=5, hints=(
-    "Import app.logger on its own: which module does it import, and which does that one import?",
-    "Break the cycle: the logger takes its level as an argument (setup_logging(level)) "
-    "instead of importing the settings.",
-))
+@requirement(
+    core=False,
+    edit="app/logger.py",
+    step=5,
+    hints=(
+        "Import app.logger on its own: which module does it import, and which does that one import?",
+        "Break the cycle: the logger takes its level as an argument (setup_logging(level)) "
+        "instead of importing the settings.",
+    ),
+)
 def no_import_cycle(ctx: Context) -> None:
     """The modules import each other in no cycle, and each imports on its own."""
     cycle = find_cycle(import_graph(ctx.workdir))
     assert not cycle, f"The modules import each other in a cycle: {' -> '.join(cycle)}."
     failures = _probe(ctx)["failures"]
-    assert not failures, "\n".join(f"`import {name}` fails on its own: {_short(ctx, error)}"
-                                   for name, error in sorted(failures.items()))
+    assert not failures, "\n".join(
+        f"`import {name}` fails on its own: {_short(ctx, error)}" for name, error in sorted(failures.items())
+    )
 
 
-@requirement(core=False, edit="app/config.py, app/main.py", step=6, hints=(
-    "Set only ENVIRONMENT=production: which parts of the app still ask another variable or a default?",
-    "One settings field decides (environment: Literal['development', 'production']); docs, CORS and SQL echo "
-    "all ask it through settings.",
-))
+@requirement(
+    core=False,
+    edit="app/config.py, app/main.py",
+    step=6,
+    hints=(
+        "Set only ENVIRONMENT=production: which parts of the app still ask another variable or a default?",
+        "One settings field decides (environment: Literal['development', 'production']); docs, CORS and SQL echo "
+        "all ask it through settings.",
+    ),
+)
 def production_everywhere(ctx: Context) -> None:
     """With ENVIRONMENT=production alone: no /docs, no CORS wildcard, no SQL in the log."""
     with ctx.lab.serve(env={"ENVIRONMENT": "production", "PRODUCTION": None}, ready_path="/health", timeout=30) as srv:
@@ -146,18 +188,28 @@ def production_everywhere(ctx: Context) -> None:
         allowed = srv.get("/health", headers={"Origin": FOREIGN_ORIGIN}).headers.get("access-control-allow-origin")
         logs = srv.logs()
     assert status == 200, f"With ENVIRONMENT=production GET /users answered {status}."
-    wrong = [f"GET /docs answered {docs}" if docs != 404 else "",
-             f"CORS allows any origin ({allowed})" if allowed in ("*", FOREIGN_ORIGIN) else "",
-             "the SQL of each request is echoed to the log" if "sqlalchemy.engine" in logs else ""]
-    assert not any(wrong), ("With ENVIRONMENT=production (and nothing else) the app is not in production everywhere: "
-                            + "; ".join(w for w in wrong if w) + ".")
+    wrong = [
+        f"GET /docs answered {docs}" if docs != 404 else "",
+        f"CORS allows any origin ({allowed})" if allowed in ("*", FOREIGN_ORIGIN) else "",
+        "the SQL of each request is echoed to the log" if "sqlalchemy.engine" in logs else "",
+    ]
+    assert not any(wrong), (
+        "With ENVIRONMENT=production (and nothing else) the app is not in production everywhere: "
+        + "; ".join(w for w in wrong if w)
+        + "."
+    )
 
 
-@requirement(core=False, edit="app/main.py", step=(7, 8), hints=(
-    "Can a test build an app for production settings while the environment says development?",
-    "Build the engine in the lifespan, and the app in create_app(settings) from the object it is given; "
-    "app = create_app(get_settings()) for uvicorn.",
-))
+@requirement(
+    core=False,
+    edit="app/main.py",
+    step=(7, 8),
+    hints=(
+        "Can a test build an app for production settings while the environment says development?",
+        "Build the engine in the lifespan, and the app in create_app(settings) from the object it is given; "
+        "app = create_app(get_settings()) for uvicorn.",
+    ),
+)
 def app_from_settings(ctx: Context) -> None:
     """create_app(settings) builds the app from the settings object it is given."""
     factory = _probe(ctx)["factory"]
@@ -165,4 +217,5 @@ def app_from_settings(ctx: Context) -> None:
     assert not isinstance(factory, str), f"create_app(Settings()) fails: {_short(ctx, factory)}"
     assert factory == [200, 404], (
         f"create_app ignores the settings it is given: GET /docs answered {factory[0]} for development settings and "
-        f"{factory[1]} for production ones (expected 200 and 404, whatever the environment says).")
+        f"{factory[1]} for production ones (expected 200 and 404, whatever the environment says)."
+    )

@@ -30,8 +30,11 @@ class Secrets(NamedTuple):
 
     def leaked(self, text: str) -> str | None:
         """Which secret shows in ``text`` (a run of a few of its characters, or its URL-encoded form)."""
-        for name, value in (("the database password", self.plain), ("the database password", self.password),
-                            ("the secret key", self.key)):
+        for name, value in (
+            ("the database password", self.plain),
+            ("the database password", self.password),
+            ("the secret key", self.key),
+        ):
             if shows_secret(text, value):
                 return name
         return None
@@ -47,6 +50,7 @@ def _secrets(ctx: Context) -> Secrets:
 
 def _token(user: str, key: str) -> str:
     """A token as app/security.py makes it: base64url JSON payload, a dot, base64url HMAC-SHA256 under the key."""
+
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -56,16 +60,31 @@ def _token(user: str, key: str) -> str:
 
 def _env(ctx: Context, password: str, **changes: str | None) -> dict[str, str | None]:
     where = make_url(ctx.pg.url("asyncpg"))
-    return {"DATABASE_URL": None, "DB_HOST": where.host, "DB_PORT": str(where.port), "DB_NAME": where.database,
-            "DB_USER": ROLE, "DB_PASSWORD": password, "SECRET_KEY": _secrets(ctx).key, **changes}
+    return {
+        "DATABASE_URL": None,
+        "DB_HOST": where.host,
+        "DB_PORT": str(where.port),
+        "DB_NAME": where.database,
+        "DB_USER": ROLE,
+        "DB_PASSWORD": password,
+        "SECRET_KEY": _secrets(ctx).key,
+        **changes,
+    }
 
 
 def _start(ctx: Context, name: str, env: dict[str, str | None], path: str = "/health") -> Start:
     """Start the app once per check run (shared as ``name``): how it ended, what it printed."""
+
     def start() -> Start:
         with scratch_role(ctx.pg, ROLE, _secrets(ctx).password):
-            return start_once(ctx.lab, path, headers={"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"},
-                              ready_path="/health", env=env, timeout=30)
+            return start_once(
+                ctx.lab,
+                path,
+                headers={"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"},
+                ready_path="/health",
+                env=env,
+                timeout=30,
+            )
 
     return ctx.shared(name, start)
 
@@ -87,55 +106,84 @@ def _refused(started: Start, setting: str, condition: str) -> None:
     assert started.exit_code is not None, f"With {condition}, the app started: GET /health answered {started.status}."
     assert started.exit_code != 0, f"With {condition}, the app exited with code 0; a refused start must exit non-zero."
     assert setting.lower() in started.logs.lower(), (
-        f"With {condition}, the app refused to start, but its output never names {setting}.")
+        f"With {condition}, the app refused to start, but its output never names {setting}."
+    )
 
 
-@requirement(core=True, edit="app/config.py", step=1, hints=(
-    "Whoever reads the repository knows the default key: what can they sign with it?",
-    "Give secret_key no default (secret_key: SecretStr): pydantic then refuses to build the settings without "
-    "SECRET_KEY, and its ValidationError names the field.",
-))
+@requirement(
+    core=True,
+    edit="app/config.py",
+    step=1,
+    hints=(
+        "Whoever reads the repository knows the default key: what can they sign with it?",
+        "Give secret_key no default (secret_key: SecretStr): pydantic then refuses to build the settings without "
+        "SECRET_KEY, and its ValidationError names the field.",
+    ),
+)
 def secret_key_required(ctx: Context) -> None:
     """Without SECRET_KEY the app does not start, and says SECRET_KEY."""
     _refused(_without_key(ctx), "SECRET_KEY", "SECRET_KEY unset")
 
 
-@requirement(core=True, edit="app/config.py", step=2, hints=(
-    "Put a password with / @ and : into an f-string URL: where does the parser think the host starts?",
-    "Build the URL with sqlalchemy.URL.create(drivername, username=..., password=..., host=..., port=..., "
-    "database=...), which escapes each part.",
-))
+@requirement(
+    core=True,
+    edit="app/config.py",
+    step=2,
+    hints=(
+        "Put a password with / @ and : into an f-string URL: where does the parser think the host starts?",
+        "Build the URL with sqlalchemy.URL.create(drivername, username=..., password=..., host=..., port=..., "
+        "database=...), which escapes each part.",
+    ),
+)
 def password_with_symbols_connects(ctx: Context) -> None:
     """With a database password containing '/', '@' and ':', GET /notes answers 200."""
     started = _with_symbols(ctx)
     assert started.exit_code is None, (
         "With a database password containing '/', '@' and ':' the app did not start. Its output ends:\n"
-        + "\n".join(started.logs.strip().splitlines()[-3:]))
-    assert started.status == 200, (f"With a database password containing '/', '@' and ':', GET /notes with a valid "
-                                   f"token answered {started.status}.")
+        + "\n".join(started.logs.strip().splitlines()[-3:])
+    )
+    assert started.status == 200, (
+        f"With a database password containing '/', '@' and ':', GET /notes with a valid "
+        f"token answered {started.status}."
+    )
 
 
-@requirement(core=False, edit="app/config.py", step=3, hints=(
-    "Set DB_PORT=70000: when does the app notice that no such port exists?",
-    "Constrain the field when the settings load: db_port: int = Field(5432, ge=1, le=65535).",
-))
+@requirement(
+    core=False,
+    edit="app/config.py",
+    step=3,
+    hints=(
+        "Set DB_PORT=70000: when does the app notice that no such port exists?",
+        "Constrain the field when the settings load: db_port: int = Field(5432, ge=1, le=65535).",
+    ),
+)
 def port_out_of_range_refused(ctx: Context) -> None:
     """With DB_PORT outside 1-65535 the app does not start, and says DB_PORT."""
     _refused(_wrong_port(ctx), "DB_PORT", "DB_PORT out of range")
 
 
-@requirement(core=False, edit="app/config.py, app/main.py", step=4, timeout=150, hints=(
-    "Read the output of a refused start, the app's log and repr(settings): is a secret in any of them?",
-    "Keep secrets as SecretStr, log URLs with render_as_string(hide_password=True), and set "
-    "hide_input_in_errors=True in model_config so a ValidationError does not echo the values it was given.",
-))
+@requirement(
+    core=False,
+    edit="app/config.py, app/main.py",
+    step=4,
+    timeout=150,
+    hints=(
+        "Read the output of a refused start, the app's log and repr(settings): is a secret in any of them?",
+        "Keep secrets as SecretStr, log URLs with render_as_string(hide_password=True), and set "
+        "hide_input_in_errors=True in model_config so a ValidationError does not echo the values it was given.",
+    ),
+)
 def nothing_prints_a_secret(ctx: Context) -> None:
     """No log, refused start or repr() of the settings shows the password or the secret key."""
-    shown = [("The output of the start without SECRET_KEY", _without_key(ctx).logs),
-             ("The output of the start with DB_PORT out of range", _wrong_port(ctx).logs),
-             ("The app's log", _with_symbols(ctx).logs)]
-    shown += [("repr() or str() of the app's settings", text)
-              for text in run_json(ctx.lab, SETTINGS_PROBE, env=_env(ctx, _secrets(ctx).password), timeout=30)]
+    shown = [
+        ("The output of the start without SECRET_KEY", _without_key(ctx).logs),
+        ("The output of the start with DB_PORT out of range", _wrong_port(ctx).logs),
+        ("The app's log", _with_symbols(ctx).logs),
+    ]
+    shown += [
+        ("repr() or str() of the app's settings", text)
+        for text in run_json(ctx.lab, SETTINGS_PROBE, env=_env(ctx, _secrets(ctx).password), timeout=30)
+    ]
     for where, text in shown:
         which = _secrets(ctx).leaked(text)
         assert which is None, f"{where} contains {which}."

@@ -6,7 +6,6 @@ Run by check.py in the work dir (labkit.checking.run_json); prints one RESULT li
 import json
 import sys
 
-import app.main
 from pydantic_settings import BaseSettings
 
 shown = []
