@@ -35,12 +35,18 @@ class LedgerError(Exception):
 @dataclass(frozen=True)
 class Entry:
     claim: Claim
-    notebook: str  # file name, e.g. "09-middleware-twice-and-order.ipynb"
+    notebook: str  # below notebooks/, e.g. "09-middleware-twice-and-order.ipynb" or "deep-dives/01a-create-all-race.ipynb"
     cell: int  # index of the cell in the notebook
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    """The numbered notebooks, then their deep dives (notebooks/deep-dives/, where evidence off the main story lives)."""
+    return sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb")) + sorted((root / "notebooks" / "deep-dives").glob("*.ipynb"))
+
+
+def _name(path: Path) -> str:
+    """The notebook's path below notebooks/: "02-x.ipynb", or "deep-dives/02a-y.ipynb"."""
+    return path.name if path.parent.name != "deep-dives" else f"deep-dives/{path.name}"
 
 
 def claims_in(path: Path) -> list[Entry]:
@@ -58,7 +64,7 @@ def claims_in(path: Path) -> list[Entry]:
                 raise LedgerError(f"{path.name}, cell {index}: a claim output whose text is not a claim line: {text!r}")
             if claim.as_json() != data[MIME]:
                 raise LedgerError(f"{path.name}, cell {index}: the claim's text and JSON disagree: {text!r}")
-            found.append(Entry(claim, path.name, index))
+            found.append(Entry(claim, _name(path), index))
     return found
 
 
