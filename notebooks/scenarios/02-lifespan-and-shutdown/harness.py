@@ -70,6 +70,7 @@ def max_connections(pg: Postgres, slots: int) -> Iterator[None]:
 @dataclass(frozen=True, repr=False)
 class Ended(_Shown):
     rows: list[tuple[int, str, int, int | None, int, int]]  # run, ended by, GET /items, exit code, open, left
+    warned_in_logs: int  # uvicorn logs (of these runs) that mention a DeprecationWarning
 
     @property
     def served(self) -> list[int]:
@@ -83,6 +84,9 @@ class Ended(_Shown):
         return Table(("run", "ended by", "GET /items", "exit code", "connections while running", "left after it ended"),
                      tuple(tuple(str(c) for c in row) for row in self.rows))
 
+    def note(self) -> str:
+        return f"uvicorn's logs of these {len(self.rows)} runs that mention a DeprecationWarning: {self.warned_in_logs}"
+
 
 def stop_or_kill(lab: Lab, runs: int = 4, slots: int = 4) -> Ended:
     """Serve the app ``runs`` times against ``slots`` connections, ending it by SIGKILL and Ctrl+C in turn.
@@ -91,7 +95,7 @@ def stop_or_kill(lab: Lab, runs: int = 4, slots: int = 4) -> Ended:
     and records the count it reached: a leak would show as a count that stays.
     """
     assert lab.pg is not None
-    rows = []
+    rows, warned = [], 0
     with max_connections(lab.pg, slots):
         for run in range(1, runs + 1):
             how = "SIGKILL" if run % 2 else "Ctrl+C"
@@ -103,8 +107,9 @@ def stop_or_kill(lab: Lab, runs: int = 4, slots: int = 4) -> Ended:
             if code is not None and code < 0:
                 code = -int(signal.Signals(-code))
             rows.append((run, how, status, code, running, lab.pg.connections(APP_NAME, wait_for=0)))
+            warned += "DeprecationWarning" in srv.logs()
             srv.close()
-    return Ended(rows)
+    return Ended(rows, warned)
 
 
 # -- lifespans in one process --------------------------------------------------------------------
