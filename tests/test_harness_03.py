@@ -47,7 +47,7 @@ def test_guarded_runs_twice_per_worker_and_in_the_reloader_and_the_lifespan_once
     fixed = lab.harness.reloads(lab, 1)
     assert [row[1:] for row in fixed.rows] == [(1, 1, 0, 1), (2, 1, 0, 1)]
     assert fixed.runs_per_worker == [1, 1] and fixed.runs_in_reloader == 0 and fixed.bare_import_runs == 0
-    assert fixed.disposed == 2 and fixed.left_after_stop == 0
+    assert fixed.disposed == 1 and fixed.left_after_stop == 0
 
 
 def test_the_doctor_finds_the_lessons_on_the_broken_project_only(lab: Lab) -> None:

@@ -112,7 +112,7 @@ class Reloads(_Shown):
     workers: list[int]  # the worker pids uvicorn logged, in order
     starts: list[tuple[int, str, str]]  # (pid, process, module) of every start-up run
     bare_import_runs: int  # start-up runs added by `python -c "import app.main"`
-    disposed: int  # "Engine disposed" lines in the log, the final Ctrl+C included
+    disposed: int  # "Engine disposed" lines logged by the workers the reloads replaced (before the final Ctrl+C)
     left_after_stop: int  # the app's connections once the dev server has ended
 
     @property
@@ -165,7 +165,7 @@ def reloads(lab: Lab, count: int, *, cli: bool = False) -> Reloads:
     start-up runs so far, and the connections each process holds (psutil); then it waits until
     PostgreSQL's count of the app's connections agrees with what the living processes hold (a replaced
     worker's sessions end a moment after it exits) and records that count. Then a bare
-    ``import app.main`` in another process, and Ctrl+C.
+    ``import app.main`` in another process, and Ctrl+C, after which the app's connections must be gone.
     """
     assert lab.pg is not None
     pg = lab.pg
@@ -187,7 +187,8 @@ def reloads(lab: Lab, count: int, *, cli: bool = False) -> Reloads:
             where = _held(srv.pid, pg_port)
             seen = _agreed(pg, sum(where.values()))
             rows.append((n, len(_start_rows(pg)), seen, where["reloader"], where["worker"]))
-        workers = [int(pid) for pid in WORKER_STARTED.findall(srv.logs())]
+        logs = srv.logs()
+        workers = [int(pid) for pid in WORKER_STARTED.findall(logs)]
         before = len(_start_rows(pg))
         ran = lab.run(["python", "-c", "import app.main"])
         if ran.returncode != 0:
@@ -195,8 +196,7 @@ def reloads(lab: Lab, count: int, *, cli: bool = False) -> Reloads:
         bare = len(_start_rows(pg)) - before
         starts = _start_rows(pg)[:before]
     finally:
-        srv.stop()
-        logs = srv.logs()
+        srv.stop()  # Ctrl+C reaches the worker and the reloader at once: its shutdown may be cut short
         srv.close()
     left = pg.connections(APP_NAME, wait_for=0)
     return Reloads(command, rows, srv.pid, workers, starts, bare, logs.count("Engine disposed"), left)
