@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import Lab
-from labkit import Postgres
+from labkit import Lab, Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn, child processes
 
@@ -65,7 +64,9 @@ def test_without_its_database_the_broken_app_serves_and_the_fixed_one_exits(brok
 
 def test_split_at_leaks_the_password_and_the_parser_does_not(broken: Lab) -> None:
     forms = broken.harness.password_forms(broken)
-    assert forms.by_form("user typed")[1] == "yes" and "correct%40horse-battery-staple" in forms.by_form("user typed")[2]
+    assert (
+        forms.by_form("user typed")[1] == "yes" and "correct%40horse-battery-staple" in forms.by_form("user typed")[2]
+    )
     assert "horse-battery-staple" not in forms.by_form("user typed")[3]
     leaked = broken.harness.served_with_user_typed_url(broken)
     assert leaked.status == 200 and any("correct%40horse-battery-staple" in line for line in leaked.lines)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import Lab
-from labkit import Postgres
+from labkit import Lab, Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn, child processes
 

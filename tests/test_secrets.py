@@ -40,7 +40,8 @@ DELIBERATE = {
     if line.strip() and not line.startswith("#")
 }
 PLACEHOLDER = re.compile(
-    r"^(REDACTED|secret|password|pass|p|changeme|example\S*|fake\S*|doctor|\*+|\{.*\}|\$\{?\w+\}?|<\w+>)$", re.IGNORECASE
+    r"^(REDACTED|secret|password|pass|p|changeme|example\S*|fake\S*|doctor|\*+|\{.*\}|\$\{?\w+\}?|<\w+>)$",
+    re.IGNORECASE,
 )
 
 

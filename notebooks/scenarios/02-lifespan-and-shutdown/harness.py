@@ -81,8 +81,10 @@ class Ended(_Shown):
         return [row[5] for row in self.rows]
 
     def table(self) -> Table:
-        return Table(("run", "ended by", "GET /items", "exit code", "connections while running", "left after it ended"),
-                     tuple(tuple(str(c) for c in row) for row in self.rows))
+        return Table(
+            ("run", "ended by", "GET /items", "exit code", "connections while running", "left after it ended"),
+            tuple(tuple(str(c) for c in row) for row in self.rows),
+        )
 
     def note(self) -> str:
         return f"uvicorn's logs of these {len(self.rows)} runs that mention a DeprecationWarning: {self.warned_in_logs}"
@@ -132,8 +134,10 @@ class Cycles(_Shown):
         return next((str(status) for status, _ in self.rows if not isinstance(status, int)), "")
 
     def table(self) -> Table:
-        return Table(("cycle", "GET /items", "connections this process still holds"),
-                     tuple((str(n), _short(status), str(count)) for n, (status, count) in enumerate(self.rows, start=1)))
+        return Table(
+            ("cycle", "GET /items", "connections this process still holds"),
+            tuple((str(n), _short(status), str(count)) for n, (status, count) in enumerate(self.rows, start=1)),
+        )
 
     def note(self) -> str:
         return "importing app.main raised: " + ("; ".join(self.deprecations) or "no DeprecationWarning")
@@ -150,10 +154,13 @@ def _cycles(lab: Lab, cycles: int, modes: list[str]) -> dict[str, Cycles]:
     lines = [line for line in ran.output.splitlines() if line.startswith("RESULT ")]
     if ran.returncode != 0 or not lines:
         raise RuntimeError(f"the lifespan probe failed:\n{ran.output}")
-    found = json.loads(lines[-1][len("RESULT "):])
-    return {mode: Cycles(mode, [(status, count) for status, count in result["cycles"]], result["warnings"],
-                         found["deprecations"])
-            for mode, result in found["modes"].items()}
+    found = json.loads(lines[-1][len("RESULT ") :])
+    return {
+        mode: Cycles(
+            mode, [(status, count) for status, count in result["cycles"]], result["warnings"], found["deprecations"]
+        )
+        for mode, result in found["modes"].items()
+    }
 
 
 def lifespans_in_one_process(lab: Lab, cycles: int = 8, slots: int = 6) -> Cycles:
@@ -170,9 +177,13 @@ class Halves(_Shown):
     runs: dict[str, Cycles]
 
     def table(self) -> Table:
-        return Table(("after yield", "connections held after each cycle", "warnings"),
-                     tuple((SHUTDOWN[name], " ".join(map(str, c.left)), "; ".join(c.warnings) or "-")
-                           for name, c in self.runs.items()))
+        return Table(
+            ("after yield", "connections held after each cycle", "warnings"),
+            tuple(
+                (SHUTDOWN[name], " ".join(map(str, c.left)), "; ".join(c.warnings) or "-")
+                for name, c in self.runs.items()
+            ),
+        )
 
 
 SHUTDOWN = {
@@ -204,9 +215,18 @@ class DeadStart(_Shown):
         def show(value: int | None) -> str:
             return "-" if value is None else str(value)
 
-        return Table(("uvicorn process", "GET /health", "GET /items", "GET /items once PostgreSQL is back", "the app logged"),
-                     (("exited, code " + show(self.exit_code) if self.exit_code is not None else "running",
-                       show(self.health), show(self.items), show(self.items_after), self.error),))
+        return Table(
+            ("uvicorn process", "GET /health", "GET /items", "GET /items once PostgreSQL is back", "the app logged"),
+            (
+                (
+                    "exited, code " + show(self.exit_code) if self.exit_code is not None else "running",
+                    show(self.health),
+                    show(self.items),
+                    show(self.items_after),
+                    self.error,
+                ),
+            ),
+        )
 
 
 def start_without_database(lab: Lab) -> DeadStart:
@@ -243,7 +263,6 @@ def _error_line(logs: str, port: str) -> str:
     return line.replace(port, "PORT").removeprefix("ERROR:     ")
 
 
-
 # -- broken and fixed, side by side --------------------------------------------------------------
 
 
@@ -262,11 +281,18 @@ def before_after(broken: tuple[Cycles, DeadStart], fixed: tuple[Cycles, DeadStar
     def warned(c: Cycles) -> str:
         return "; ".join(line.split(": ", 1)[1] for line in c.deprecations) or "none"
 
-    return Table(("measurement", "broken", "fixed"), (
-        (f"connections held after each of {len(fixed[0].rows)} lifespans in one process", held(broken[0]), held(fixed[0])),
-        ("DeprecationWarning when app.main is imported", warned(broken[0]), warned(fixed[0])),
-        ("uvicorn started while PostgreSQL is down", start(broken[1]), start(fixed[1])),
-    ))
+    return Table(
+        ("measurement", "broken", "fixed"),
+        (
+            (
+                f"connections held after each of {len(fixed[0].rows)} lifespans in one process",
+                held(broken[0]),
+                held(fixed[0]),
+            ),
+            ("DeprecationWarning when app.main is imported", warned(broken[0]), warned(fixed[0])),
+            ("uvicorn started while PostgreSQL is down", start(broken[1]), start(fixed[1])),
+        ),
+    )
 
 
 # -- the password in the log (deep dive 02a) -----------------------------------------------------
@@ -283,8 +309,11 @@ def scratch_role(pg: Postgres) -> Iterator[tuple[str, str]]:
     try:
         yield ROLE, PASSWORD
     finally:
-        wait_until(lambda: pg.query("select count(*) from pg_stat_activity where usename = %s", ROLE)[0][0] == 0,
-                   timeout=5, what="the scratch role's sessions to end")
+        wait_until(
+            lambda: pg.query("select count(*) from pg_stat_activity where usename = %s", ROLE)[0][0] == 0,
+            timeout=5,
+            what="the scratch role's sessions to end",
+        )
         pg.query(f'drop role if exists "{ROLE}"')
 
 
@@ -297,8 +326,14 @@ def url_forms(pg: Postgres) -> dict[str, str]:
     base = make_url(pg.url("asyncpg"))
     where = f"{base.host}:{base.port}/{base.database}"
     return {
-        "URL.create": URL.create("postgresql+asyncpg", username=ROLE, password=PASSWORD, host=base.host,
-                                 port=base.port, database=base.database).render_as_string(hide_password=False),
+        "URL.create": URL.create(
+            "postgresql+asyncpg",
+            username=ROLE,
+            password=PASSWORD,
+            host=base.host,
+            port=base.port,
+            database=base.database,
+        ).render_as_string(hide_password=False),
         "user typed": f"postgresql+asyncpg://{ROLE}:{quote(PASSWORD, safe='')}@{where}",
         "both typed": f"postgresql+asyncpg://{ROLE}:{PASSWORD}@{where}",
     }
@@ -312,8 +347,10 @@ class Forms(_Shown):
         return next(row for row in self.rows if row[0] == name)
 
     def table(self) -> Table:
-        return Table(("URL written", "connects", "the app logs (split('@')[1])", "render_as_string(hide_password=True)"),
-                     tuple(self.rows))
+        return Table(
+            ("URL written", "connects", "the app logs (split('@')[1])", "render_as_string(hide_password=True)"),
+            tuple(self.rows),
+        )
 
 
 def password_forms(lab: Lab) -> Forms:
@@ -323,7 +360,7 @@ def password_forms(lab: Lab) -> Forms:
     port = str(_port(lab))
     with scratch_role(lab.pg):
         ran = lab.run(["python", str(FORMS_PROBE), json.dumps(url_forms(lab.pg))])
-    rows = [json.loads(line[len("RESULT "):]) for line in ran.output.splitlines() if line.startswith("RESULT ")]
+    rows = [json.loads(line[len("RESULT ") :]) for line in ran.output.splitlines() if line.startswith("RESULT ")]
     if ran.returncode != 0 or len(rows) != 3:
         raise RuntimeError(f"the password probe failed:\n{ran.output}")
     return Forms([tuple(cell.replace(port, "PORT") for cell in row) for row in rows])  # type: ignore[misc]
@@ -335,7 +372,9 @@ class Served(_Shown):
     lines: list[str]  # what the app itself logged (its app.* loggers), start to stop
 
     def table(self) -> Table:
-        return Table((f"the app's own log lines (GET /items answered {self.status})",), tuple((line,) for line in self.lines))
+        return Table(
+            (f"the app's own log lines (GET /items answered {self.status})",), tuple((line,) for line in self.lines)
+        )
 
 
 def served_with_user_typed_url(lab: Lab) -> Served:

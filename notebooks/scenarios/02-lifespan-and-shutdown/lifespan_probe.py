@@ -30,8 +30,8 @@ from contextlib import asynccontextmanager
 
 sys.path.insert(0, os.getcwd())  # the work dir's app package, not this folder
 
-import psutil  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import psutil
+from sqlalchemy.engine import make_url
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # TestClient's own notices; the app's are recorded below
@@ -42,8 +42,11 @@ PG_PORT = make_url(os.environ["DATABASE_URL"]).port
 
 def held() -> int:
     """TCP connections from this process to PostgreSQL that are still open."""
-    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
-               if c.raddr and c.raddr.port == PG_PORT and c.status == psutil.CONN_ESTABLISHED)
+    return sum(
+        1
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == PG_PORT and c.status == psutil.CONN_ESTABLISHED
+    )
 
 
 def main(cycles: int, modes: list[str]) -> None:

@@ -14,9 +14,8 @@ import sys
 
 sys.path.insert(0, os.getcwd())  # the work dir's app package, not this folder
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from app import db  # noqa: E402
+from app import db
+from sqlalchemy.engine import make_url
 
 logged: list[str] = []
 
@@ -45,4 +44,7 @@ for name, url in json.loads(sys.argv[1]).items():
     logged.clear()
     os.environ["DATABASE_URL"] = url
     connects = asyncio.run(attempt())
-    print("RESULT " + json.dumps([name, connects, logged[0] if logged else "", make_url(url).render_as_string(hide_password=True)]))
+    print(
+        "RESULT "
+        + json.dumps([name, connects, logged[0] if logged else "", make_url(url).render_as_string(hide_password=True)])
+    )

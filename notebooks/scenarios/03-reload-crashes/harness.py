@@ -38,18 +38,26 @@ def _start_rows(pg: Postgres) -> list[tuple[int, str, str]]:
     """(pid, process, module) of every recorded run of the start-up work, oldest first."""
     if pg.query("select to_regclass('app_starts')")[0][0] is None:
         return []
-    return [(int(pid), str(process), str(module))
-            for pid, process, module in pg.query("select pid, process, module from app_starts order by id")]
+    return [
+        (int(pid), str(process), str(module))
+        for pid, process, module in pg.query("select pid, process, module from app_starts order by id")
+    ]
 
 
 def starts_table(rows: list[tuple[int, str, str]]) -> Table:
     """Start-up runs per process and per name the module ran under; the workers (SpawnProcess-n) together."""
-    workers = sorted({process for _, process, _ in rows if process.startswith("SpawnProcess-")},
-                     key=lambda name: int(name.rsplit("-", 1)[1]))
-    together = workers[0] if len(workers) == 1 else f"{len(workers)} workers: {workers[0]} to {workers[-1]}" if workers else ""
+    workers = sorted(
+        {process for _, process, _ in rows if process.startswith("SpawnProcess-")},
+        key=lambda name: int(name.rsplit("-", 1)[1]),
+    )
+    together = (
+        workers[0] if len(workers) == 1 else f"{len(workers)} workers: {workers[0]} to {workers[-1]}" if workers else ""
+    )
     counts = Counter((together if process in workers else process, module) for _, process, module in rows)
-    return Table(("process", "module ran as", "start-up runs"),
-                 tuple((process, module, str(n)) for (process, module), n in counts.items()))
+    return Table(
+        ("process", "module ran as", "start-up runs"),
+        tuple((process, module, str(n)) for (process, module), n in counts.items()),
+    )
 
 
 class _Shown:
@@ -73,12 +81,20 @@ class Ended(_Shown):
     starts: list[tuple[int, str, str]]
 
     def text(self) -> str:
-        lines = [f"exit code {self.exit_code}" + (" (stopped by labkit once the crash was printed)"
-                                                  if self.exit_code == -9 else ""), "", *self.message]
+        lines = [
+            f"exit code {self.exit_code}"
+            + (" (stopped by labkit once the crash was printed)" if self.exit_code == -9 else ""),
+            "",
+            *self.message,
+        ]
         if self.frames:
             lines += ["", "traceback frames, outermost first:", *(f"  {frame}" for frame in self.frames)]
-        lines += ["", f"reloaders started: {self.reloaders_started}, workers that served: {self.workers_started}",
-                  "", str(starts_table(self.starts))]
+        lines += [
+            "",
+            f"reloaders started: {self.reloaders_started}, workers that served: {self.workers_started}",
+            "",
+            str(starts_table(self.starts)),
+        ]
         return "\n".join(lines)
 
 
@@ -91,14 +107,22 @@ def run_dev_server(lab: Lab, timeout: float = 30.0) -> Ended:
     lines = [line.strip() for line in ran.output.splitlines()]
     error = next((i for i, line in enumerate(lines) if line.startswith("RuntimeError")), None)
     if error is not None:
-        message = lines[error:error + 3]
+        message = lines[error : error + 3]
     else:
         message = [line for line in lines if line.startswith(("WARNING", "ERROR"))][:3]
-    frames = [f"{Path(path).parent.name}/{Path(path).name}: {function}"
-              for path, _, function in re.findall(r'File "([^"]+)", line (\d+), in (\S+)', ran.output)
-              if Path(path).name in STORY]
-    return Ended(ran.returncode, message, frames, ran.output.count("Started reloader process"),
-                 ran.output.count("Started server process"), _start_rows(lab.pg))
+    frames = [
+        f"{Path(path).parent.name}/{Path(path).name}: {function}"
+        for path, _, function in re.findall(r'File "([^"]+)", line (\d+), in (\S+)', ran.output)
+        if Path(path).name in STORY
+    ]
+    return Ended(
+        ran.returncode,
+        message,
+        frames,
+        ran.output.count("Started reloader process"),
+        ran.output.count("Started server process"),
+        _start_rows(lab.pg),
+    )
 
 
 # -- a dev server that serves, saved again and again -------------------------------------------------
@@ -125,21 +149,39 @@ class Reloads(_Shown):
         return sum(1 for pid, _, _ in self.starts if pid == self.reloader)
 
     def table(self) -> Table:
-        return Table(("reload", "start-up runs so far", "connections PostgreSQL sees", "held by the reloader",
-                      "held by the worker"), tuple(tuple(map(str, row)) for row in self.rows))
+        return Table(
+            (
+                "reload",
+                "start-up runs so far",
+                "connections PostgreSQL sees",
+                "held by the reloader",
+                "held by the worker",
+            ),
+            tuple(tuple(map(str, row)) for row in self.rows),
+        )
 
     def text(self) -> str:
-        return "\n".join([
-            f"$ {self.command}", "", str(self.table()), "", str(starts_table(self.starts)), "",
-            f"start-up runs added by a bare `import app.main`: {self.bare_import_runs}",
-        ])
+        return "\n".join(
+            [
+                f"$ {self.command}",
+                "",
+                str(self.table()),
+                "",
+                str(starts_table(self.starts)),
+                "",
+                f"start-up runs added by a bare `import app.main`: {self.bare_import_runs}",
+            ]
+        )
 
     def _repr_html_(self) -> str:
         import html
 
-        return (f"<p><code>$ {html.escape(self.command)}</code></p>" + self.table()._repr_html_()
-                + starts_table(self.starts)._repr_html_()
-                + f"<p>start-up runs added by a bare <code>import app.main</code>: {self.bare_import_runs}</p>")
+        return (
+            f"<p><code>$ {html.escape(self.command)}</code></p>"
+            + self.table()._repr_html_()
+            + starts_table(self.starts)._repr_html_()
+            + f"<p>start-up runs added by a bare <code>import app.main</code>: {self.bare_import_runs}</p>"
+        )
 
 
 def _held(reloader: int, pg_port: int) -> dict[str, int]:
@@ -148,10 +190,15 @@ def _held(reloader: int, pg_port: int) -> dict[str, int]:
     root = psutil.Process(reloader)
     for proc in [root, *root.children(recursive=True)]:
         try:
-            role = "reloader" if proc.pid == reloader else "worker" if "spawn_main" in " ".join(proc.cmdline()) else None
+            role = (
+                "reloader" if proc.pid == reloader else "worker" if "spawn_main" in " ".join(proc.cmdline()) else None
+            )
             if role:
-                counts[role] += sum(1 for c in proc.net_connections(kind="tcp")
-                                    if c.raddr and c.raddr.port == pg_port and c.status == psutil.CONN_ESTABLISHED)
+                counts[role] += sum(
+                    1
+                    for c in proc.net_connections(kind="tcp")
+                    if c.raddr and c.raddr.port == pg_port and c.status == psutil.CONN_ESTABLISHED
+                )
         except psutil.NoSuchProcess:  # a worker that has just ended
             pass
     return counts
@@ -205,8 +252,11 @@ def reloads(lab: Lab, count: int, *, cli: bool = False) -> Reloads:
 def _agreed(pg: Postgres, held: int) -> int:
     """PostgreSQL's count of the app's connections, once it equals ``held`` (or after 5 s, whatever it is)."""
     try:
-        wait_until(lambda: pg.connections(APP_NAME) == held, timeout=5,
-                   what="PostgreSQL's count to agree with what the processes hold")
+        wait_until(
+            lambda: pg.connections(APP_NAME) == held,
+            timeout=5,
+            what="PostgreSQL's count to agree with what the processes hold",
+        )
     except WaitTimeout:
         pass  # the count below says what PostgreSQL sees
     return pg.connections(APP_NAME)
