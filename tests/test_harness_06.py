@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import Lab
-from labkit import Postgres
+from labkit import Lab, Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, child processes running pytest
 
@@ -43,9 +42,10 @@ def test_the_parser_reads_runs_and_tidies_their_failure_lines(broken: Lab) -> No
         "RUN 2: exit 0, http requests 4, without a started app 0, lifespan startups 2",
     ])
     first, second = broken.harness.parse(output)
-    assert (first.verdict, first.exit, first.requests, first.unstarted, first.startups) == ("1 passed, 1 errors", 1, 3, 2, 1)
-    assert first.pytest.failures == (
-        "ERROR test_a - RuntimeError: Task <Task pending name='Task-N' ...> got Future ... attached to a different loop",)
+    assert (first.verdict, first.exit) == ("1 passed, 1 errors", 1)
+    assert (first.requests, first.unstarted, first.startups) == (3, 2, 1)
+    assert first.pytest.failures == ("ERROR test_a - RuntimeError: Task <Task pending name='Task-N' ...> "
+                                     "got Future ... attached to a different loop",)
     assert second.pytest.ok and second.verdict == "2 passed" and second.startups == 2
 
 

@@ -16,11 +16,10 @@ from collections.abc import Callable
 sys.path.insert(0, os.getcwd())  # import the project from its folder, as pytest would
 warnings.simplefilter("ignore")  # Starlette's TestClient warns that it will move to httpx2
 
+from app.main import app  # noqa: E402
 from asgi_lifespan import LifespanManager  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from httpx import ASGITransport, AsyncClient  # noqa: E402
-
-from app.main import app  # noqa: E402
 
 
 async def bare() -> int:
@@ -31,9 +30,11 @@ async def bare() -> int:
 
 async def managed() -> int:
     """LifespanManager runs the lifespan around the client, as uvicorn does."""
-    async with LifespanManager(app) as started:
-        async with AsyncClient(transport=ASGITransport(app=started.app), base_url="http://test") as client:
-            return (await client.get("/health")).status_code
+    async with (
+        LifespanManager(app) as started,
+        AsyncClient(transport=ASGITransport(app=started.app), base_url="http://test") as client,
+    ):
+        return (await client.get("/health")).status_code
 
 
 def plain() -> int:
@@ -57,7 +58,7 @@ FORMS: dict[str, Callable[[], int]] = {
 for name, call in FORMS.items():
     try:
         print(f"{name}|GET /health -> {call()}|", flush=True)
-    except Exception as exc:  # noqa: BLE001  (the point: which client raised, and where)
+    except Exception as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         where = "the app's lifespan" if any(frame.name == "lifespan" for frame in frames) else "elsewhere"
         print(f"{name}|{type(exc).__name__}|{where}", flush=True)

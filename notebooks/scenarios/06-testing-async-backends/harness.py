@@ -47,7 +47,8 @@ _NOISE = (
     (re.compile(r"tests/suite_bookmarks\.py::"), ""),
     (re.compile(r"\(sqlalchemy\.dialects\.postgresql\.asyncpg\.\w+\) "), ""),
     (re.compile(r"name='Task-\d+'"), "name='Task-N'"),
-    (re.compile(r"(Task <Task pending name='[^']*') .*?> got Future <.*?>+ attached"), r"\1 ...> got Future ... attached"),
+    (re.compile(r"(Task <Task pending name='[^']*') .*?> got Future <.*?>+ attached"),
+     r"\1 ...> got Future ... attached"),
 )
 
 
