@@ -43,7 +43,7 @@ def source(cell: dict) -> str:
 
 
 # ... and those whose cells still assert at the learner (the rest have labkit.expect and nbval tags).
-STILL_ASSERTING = {"05-async-session-pitfalls": "issue 16", "06-testing-async-backends": "issue 16"}
+STILL_ASSERTING = {"05-async-session-pitfalls": "issue 16"}
 
 
 def pending(notebook: Path, waiting: dict[str, str]) -> pytest.MarkDecorator | tuple[()]:
