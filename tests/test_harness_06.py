@@ -31,21 +31,26 @@ def broken(local_pg: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Lab:
 
 
 def test_the_parser_reads_runs_and_tidies_their_failure_lines(broken: Lab) -> None:
-    output = "\n".join([
-        "--- run 1 of 2",
-        "ERROR tests/suite_bookmarks.py::test_a - RuntimeError: Task <Task pending name='Task-8' coro=<x()> "
-        "cb=[y()]> got Future <Future pending cb=[BaseProtocol._on_waiter_completed()]> attached to a different loop",
-        "1 passed, 1 warning, 1 error in 0.52s",
-        "RUN 1: exit 1, http requests 3, without a started app 2, lifespan startups 1",
-        "--- run 2 of 2",
-        "2 passed in 0.10s",
-        "RUN 2: exit 0, http requests 4, without a started app 0, lifespan startups 2",
-    ])
+    output = "\n".join(
+        [
+            "--- run 1 of 2",
+            "ERROR tests/suite_bookmarks.py::test_a - RuntimeError: Task <Task pending name='Task-8' coro=<x()> "
+            "cb=[y()]> got Future <Future pending cb=[BaseProtocol._on_waiter_completed()]> "
+            "attached to a different loop",
+            "1 passed, 1 warning, 1 error in 0.52s",
+            "RUN 1: exit 1, http requests 3, without a started app 2, lifespan startups 1",
+            "--- run 2 of 2",
+            "2 passed in 0.10s",
+            "RUN 2: exit 0, http requests 4, without a started app 0, lifespan startups 2",
+        ]
+    )
     first, second = broken.harness.parse(output)
     assert (first.verdict, first.exit) == ("1 passed, 1 errors", 1)
     assert (first.requests, first.unstarted, first.startups) == (3, 2, 1)
-    assert first.pytest.failures == ("ERROR test_a - RuntimeError: Task <Task pending name='Task-N' ...> "
-                                     "got Future ... attached to a different loop",)
+    assert first.pytest.failures == (
+        "ERROR test_a - RuntimeError: Task <Task pending name='Task-N' ...> "
+        "got Future ... attached to a different loop",
+    )
     assert second.pytest.ok and second.verdict == "2 passed" and second.startups == 2
 
 

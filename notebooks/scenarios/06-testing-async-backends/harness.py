@@ -38,8 +38,11 @@ CLIENTS = HERE / "clients_probe.py"
 DATABASE = "lab06_bookmarks"
 PYTEST_ARGS = ("-p", "no:cacheprovider", "--rootdir", ".", "-q", "--tb=no", "-rfE", "--color=no")
 ONE_LOOP = ("-o", "asyncio_default_fixture_loop_scope=session", "-o", "asyncio_default_test_loop_scope=session")
-REPORT = re.compile(r"^RUN \d+: exit (-?\d+), http requests (\d+), without a started app (\d+), "
-                    r"lifespan startups (\d+)", re.MULTILINE)
+REPORT = re.compile(
+    r"^RUN \d+: exit (-?\d+), http requests (\d+), without a started app (\d+), "
+    r"lifespan startups (\d+)",
+    re.MULTILINE,
+)
 RUN_HEADER = re.compile(r"^--- run \d+ of \d+$", re.MULTILINE)
 
 # What changes from run to run or only makes a failure line long, taken out before it is shown.
@@ -47,8 +50,10 @@ _NOISE = (
     (re.compile(r"tests/suite_bookmarks\.py::"), ""),
     (re.compile(r"\(sqlalchemy\.dialects\.postgresql\.asyncpg\.\w+\) "), ""),
     (re.compile(r"name='Task-\d+'"), "name='Task-N'"),
-    (re.compile(r"(Task <Task pending name='[^']*') .*?> got Future <.*?>+ attached"),
-     r"\1 ...> got Future ... attached"),
+    (
+        re.compile(r"(Task <Task pending name='[^']*') .*?> got Future <.*?>+ attached"),
+        r"\1 ...> got Future ... attached",
+    ),
 )
 
 
@@ -111,9 +116,13 @@ class Suite:
 
     @property
     def table(self) -> Table:
-        return Table(("run", "pytest", "http requests", "to an unstarted app", "lifespan startups"),
-                     tuple((str(n), run.verdict, str(run.requests), str(run.unstarted), str(run.startups))
-                           for n, run in enumerate(self.runs, start=1)))
+        return Table(
+            ("run", "pytest", "http requests", "to an unstarted app", "lifespan startups"),
+            tuple(
+                (str(n), run.verdict, str(run.requests), str(run.unstarted), str(run.startups))
+                for n, run in enumerate(self.runs, start=1)
+            ),
+        )
 
     def _notes(self) -> list[str]:
         notes = [f"run {n}: {line}" for n, run in enumerate(self.runs, start=1) for line in run.pytest.failures]
@@ -134,8 +143,11 @@ class Suite:
 
 def _sessions(pg: Postgres) -> int:
     """Connections the database has had since it was created, once none is open any more."""
-    wait_until(lambda: not pg.query("select count(*) from pg_stat_activity where datname = %s", DATABASE)[0][0],
-               timeout=15, what="the suite's connections to end")
+    wait_until(
+        lambda: not pg.query("select count(*) from pg_stat_activity where datname = %s", DATABASE)[0][0],
+        timeout=15,
+        what="the suite's connections to end",
+    )
     reads: list[int] = []
 
     def steady() -> bool:  # a backend reports its session a moment after it has left pg_stat_activity
@@ -166,8 +178,11 @@ def suite(lab: Lab, runs: int = 1, *, one_loop: bool = False) -> Suite:
     pg = _pg(lab)
     args = [*PYTEST_ARGS, *(ONE_LOOP if one_loop else ())]
     with scratch_database(pg, DATABASE) as database:
-        ran = lab.run(["python", str(RUNNER), str(runs), *args],
-                      env={"DATABASE_URL": pg.url("asyncpg", database=database)}, timeout=60 + 30 * runs)
+        ran = lab.run(
+            ["python", str(RUNNER), str(runs), *args],
+            env={"DATABASE_URL": pg.url("asyncpg", database=database)},
+            timeout=60 + 30 * runs,
+        )
         parsed = parse(ran.output)
         if len(parsed) != runs:
             raise LabkitError(f"The runner reported {len(parsed)} of {runs} runs.", ran.output[-1500:])
@@ -178,9 +193,11 @@ def suite_without_pool(lab: Lab, runs: int = 1) -> Suite:
     """:func:`suite` with the app's engine given a ``NullPool`` and nothing else changed (the file is put back)."""
     db_py = lab.workdir / "app" / "db.py"
     original = db_py.read_text()
-    changed = (original.replace("from sqlalchemy.ext.asyncio import",
-                                "from sqlalchemy.pool import NullPool\nfrom sqlalchemy.ext.asyncio import", 1)
-               .replace("pool_size=5", "poolclass=NullPool"))
+    changed = original.replace(
+        "from sqlalchemy.ext.asyncio import",
+        "from sqlalchemy.pool import NullPool\nfrom sqlalchemy.ext.asyncio import",
+        1,
+    ).replace("pool_size=5", "poolclass=NullPool")
     if changed == original or "poolclass=NullPool" not in changed:
         raise LabkitError("app/db.py does not build its engine with pool_size=5 here.", "Use the broken project.")
     db_py.write_text(changed)
