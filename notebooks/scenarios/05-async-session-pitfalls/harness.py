@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import labkit
-from labkit.checking import app_error
 from sqlalchemy import ForeignKey, String, text
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -42,6 +41,10 @@ APP = "shelf-api"  # the application_name the app sets: pg_stat_activity tells i
 # of the check's 2 s, so that a request that finds the pool empty fails sooner.
 POOL = {"POOL_SIZE": "2", "MAX_OVERFLOW": "0", "POOL_TIMEOUT": "1"}
 QUEUEPOOL = "QueuePool limit of size 2 overflow 0 reached"
+# A traceback's last line, such as "sqlalchemy.exc.MissingGreenlet: ...", and its frames. A warning the
+# garbage collector prints meanwhile ("RuntimeWarning: ... never awaited") is no exception: left out.
+RAISED = re.compile(r"^(?:[a-z_]\w*\.)+(?P<name>[A-Z]\w*): \S", re.MULTILINE)
+FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
 
 
 def _states(pg: labkit.Postgres) -> dict[str, int]:
@@ -70,6 +73,29 @@ def _pool_at_rest(srv: labkit.AppServer, pg: labkit.Postgres, settle: float) -> 
     except labkit.WaitTimeout:
         pass  # the caller judges what was seen
     return seen[-1]
+
+
+def logged_exception(srv: labkit.AppServer, since: int, timeout: float = 5.0) -> str:
+    """The exception the app logged after offset ``since`` of its log, as ``file:line: module.Class: message``.
+
+    The traceback is logged just after the 500 goes out: this waits up to ``timeout`` for it. The
+    ``file:line`` is the deepest frame in the project (the work dir).
+    """
+
+    def raised() -> list[re.Match[str]]:
+        return [m for m in RAISED.finditer(srv.logs()[since:]) if not m["name"].endswith("Warning")]
+
+    try:
+        found = labkit.wait_until(raised, timeout=timeout, interval=0.05, what="an exception in the app's log")
+    except labkit.WaitTimeout:
+        return "(no exception in the app's log)"
+    text = srv.logs()[since:]
+    last = found[-1]
+    line = text[last.start():].splitlines()[0].split(" (Background on this error")[0].strip()
+    root = str(srv.cwd.resolve()) + "/"
+    frames = [f"{m['path'][len(root):]}:{m['line']}" for m in FRAME.finditer(text[:last.start()])
+              if m["path"].startswith(root)]
+    return f"{frames[-1]}: {line}" if frames else line
 
 
 def _server(states: dict[str, int]) -> str:
@@ -246,7 +272,7 @@ def routes(lab: labkit.Lab) -> Routes:
     """Serve the app (its default pool: the leak does not get in the way of 5 requests) and call each route once.
 
     GET /health/db; POST /authors (an author named Ann); POST a book for her; GET /authors/{id}.
-    For a 500, the exception line the app logged for it (``labkit.checking.app_error``); for a
+    For a 500, the exception the app logged for it (:func:`logged_exception`); for a
     success, the answer without its ids. The author's id comes from GET /authors, since a failed
     POST answers none.
     """
@@ -258,7 +284,7 @@ def routes(lab: labkit.Lab) -> Routes:
         since = len(srv.logs())
         response = srv.request(method, path, json=body, timeout=15)
         if response.status_code >= 500:
-            said = app_error(srv, since)
+            said = logged_exception(srv, since)
         else:
             answer = response.json()
             said = str({k: v for k, v in answer.items() if k != "id"} if isinstance(answer, dict) else answer)
