@@ -48,10 +48,10 @@ def test_sessions_nobody_closes_exhaust_the_pool_and_closing_them_fixes_it(lab: 
 
 def test_a_burst_fails_on_the_leaking_app_and_passes_on_the_fixed_one(lab: labkit.Lab, harness) -> None:
     broken = harness.burst(lab, "broken")
-    assert broken.most_checked_out == 2 and broken.load.errors >= 10 and broken.logged_timeouts >= 1
+    assert broken.most_checked_out == 2 and broken.load.errors >= 5 and broken.logged_timeouts >= 1
     lab.apply(1)
     fixed = harness.burst(lab, "fixed", settle=3)
-    assert fixed.outcomes == {"200": 20} and fixed.after == 0 and fixed.logged_timeouts == 0
+    assert fixed.outcomes == {"200": 10} and fixed.after == 0 and fixed.logged_timeouts == 0
     assert fixed.most_checked_out <= 2
     figure = harness.plot(broken, fixed)
     assert [ax.get_title() for ax in figure.axes] == ["latency of each request", "GET /debug/pool during the burst"]
