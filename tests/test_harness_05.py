@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import labkit
 import pytest
-from labkit import Postgres
 from sqlalchemy.ext.asyncio import create_async_engine
+
+import labkit
+from labkit import Postgres
 
 pytestmark = pytest.mark.integration  # real PostgreSQL, real uvicorn
 

@@ -27,11 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import labkit
 from sqlalchemy import ForeignKey, String, text
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+import labkit
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -412,7 +413,7 @@ async def _try_factory(make: Callable[[], Any]) -> tuple[str, str, str, str]:
             session_made = type(session).__name__
             async with session:
                 query = str(await session.scalar(text("select 1")))
-        except Exception as exc:  # noqa: BLE001 - which step raised what is the measurement
+        except Exception as exc:  # which step raised what is the measurement
             if made == "-":
                 made = describe(exc)
             elif session_made == "-":
