@@ -22,7 +22,6 @@ SECTIONS = ["Setup", "Reproduce", "Why", "Your turn", "Fix, step by step", "Veri
 SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routine itself, no incident
 # Notebooks not yet rewritten to the workshop shape (sections, header time), with the issue that rewrites them.
 NOT_YET = {
-    "05-async-session-pitfalls": "issue 16",
     "07-connection-pool": "issue 16",
     "08-health-and-outages": "issue 16",
     "09-middleware-twice-and-order": "issue 17",
@@ -39,10 +38,6 @@ def cells(notebook: Path) -> list[dict]:
 
 def source(cell: dict) -> str:
     return "".join(cell["source"])
-
-
-# ... and those whose cells still assert at the learner (the rest have labkit.expect and nbval tags).
-STILL_ASSERTING = {"05-async-session-pitfalls": "issue 16"}
 
 
 def pending(notebook: Path, waiting: dict[str, str]) -> pytest.MarkDecorator | tuple[()]:
@@ -76,7 +71,7 @@ def test_the_header_time_comes_from_the_timings_file(notebook: Path) -> None:
     assert line in source(cells(notebook)[0]), f"{notebook.name}: the first cell must say {line!r}"
 
 
-@pytest.mark.parametrize("notebook", params(NOTEBOOKS, STILL_ASSERTING) + params(DEEP_DIVES))
+@pytest.mark.parametrize("notebook", params(NOTEBOOKS, {}) + params(DEEP_DIVES))
 def test_the_learners_copy_is_never_reset_and_nbval_markers_are_tags(notebook: Path) -> None:
     for number, cell in enumerate(cells(notebook)):
         text = source(cell)
