@@ -126,8 +126,9 @@ def render(entries: list[Entry], versions: dict[str, str], python: str) -> str:
         + ", ".join(f"{name} {versions[name]}" for name in PINNED)
         + ".",
         "",
-        "**How it is made.** Each verdict comes from a `labkit.claim(...)` call in a notebook's verification cell,",
-        "right after the asserts that measured it; the call displays one line, and nbval compares that line with a",
+        "**How it is made.** Each verdict comes from a `labkit.claim(...)` call in a notebook's (or a deep dive's)",
+        "verification cell, right after the `labkit.expect(...)` self-checks that pin its measurement (strict under",
+        "nbval and CI); the call displays one line, and nbval compares that line with a",
         "fresh run of the notebook, so a behaviour that changes fails the notebook before it can change this page.",
         "The page is generated from the committed notebooks: `.venv/bin/python tools/claims_ledger.py`",
         "(`--check` exits 1 when this file is out of date; `tests/test_claims.py` runs it).",
