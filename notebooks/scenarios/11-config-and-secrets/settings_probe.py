@@ -6,6 +6,7 @@ Run by check.py in the work dir (labkit.checking.run_json); prints one RESULT li
 import json
 import sys
 
+import app.main  # noqa: F401  importing the learner's app is what is measured
 from pydantic_settings import BaseSettings
 
 shown = []
