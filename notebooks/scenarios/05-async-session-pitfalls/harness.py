@@ -92,10 +92,13 @@ def logged_exception(srv: labkit.AppServer, since: int, timeout: float = 5.0) ->
         return "(no exception in the app's log)"
     text = srv.logs()[since:]
     last = found[-1]
-    line = text[last.start():].splitlines()[0].split(" (Background on this error")[0].strip()
+    line = text[last.start() :].splitlines()[0].split(" (Background on this error")[0].strip()
     root = str(srv.cwd.resolve()) + "/"
-    frames = [f"{m['path'][len(root):]}:{m['line']}" for m in FRAME.finditer(text[:last.start()])
-              if m["path"].startswith(root)]
+    frames = [
+        f"{m['path'][len(root) :]}:{m['line']}"
+        for m in FRAME.finditer(text[: last.start()])
+        if m["path"].startswith(root)
+    ]
     return f"{frames[-1]}: {line}" if frames else line
 
 
@@ -142,7 +145,8 @@ class OneByOne:
     def table(self) -> labkit.Table:
         return labkit.Table(
             ("request", "status", "checked out of the pool", "the app's connections on the server"),
-            tuple((str(r.number), str(r.status), str(r.checked_out), _server(r.states)) for r in self.readings))
+            tuple((str(r.number), str(r.status), str(r.checked_out), _server(r.states)) for r in self.readings),
+        )
 
 
 def one_by_one(lab: labkit.Lab, requests: int = 5, *, settle: float = 0.0) -> OneByOne:
@@ -346,8 +350,11 @@ async def lost_session(pg: labkit.Postgres) -> Lost:
         gc.enable()
     after = engine.pool.checkedout()
     await engine.dispose()
-    said = tuple(re.sub(r" at 0x[0-9a-f]+", "", str(w.message)).split(".  ")[0]
-                 for w in seen if issubclass(w.category, SAWarning))
+    said = tuple(
+        re.sub(r" at 0x[0-9a-f]+", "", str(w.message)).split(".  ")[0]
+        for w in seen
+        if issubclass(w.category, SAWarning)
+    )
     return Lost(before, idle, after, said)
 
 
@@ -393,10 +400,12 @@ async def drop_tables(engine: AsyncEngine) -> None:
 
 def _factories(engine: AsyncEngine) -> dict[str, Callable[[], Any]]:
     return {
-        "sessionmaker(engine, class_=AsyncSession, autocommit=False, autoflush=False)":
-            lambda: sessionmaker(engine, class_=AsyncSession, autocommit=False, autoflush=False),
-        "async_sessionmaker(engine, autocommit=False, autoflush=False)":
-            lambda: async_sessionmaker(engine, autocommit=False, autoflush=False),
+        "sessionmaker(engine, class_=AsyncSession, autocommit=False, autoflush=False)": lambda: sessionmaker(
+            engine, class_=AsyncSession, autocommit=False, autoflush=False
+        ),
+        "async_sessionmaker(engine, autocommit=False, autoflush=False)": lambda: async_sessionmaker(
+            engine, autocommit=False, autoflush=False
+        ),
         "async_sessionmaker(engine, autocommit=True)": lambda: async_sessionmaker(engine, autocommit=True),
         "sessionmaker(bind=engine)": lambda: sessionmaker(bind=engine),
     }
@@ -440,8 +449,9 @@ class Factories:
         return str(self.table())
 
     def table(self) -> labkit.Table:
-        return labkit.Table(("factory", "factory made", "session made", "select 1",
-                             "deprecation or SQLAlchemy warnings"), self.rows)
+        return labkit.Table(
+            ("factory", "factory made", "session made", "select 1", "deprecation or SQLAlchemy warnings"), self.rows
+        )
 
 
 async def factories(engine: AsyncEngine) -> Factories:
