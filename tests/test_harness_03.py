@@ -56,4 +56,10 @@ def test_the_doctor_finds_the_lessons_on_the_broken_project_only(lab: Lab) -> No
         lab.apply(step)
     table = lab.harness.doctor(lab.scenario.broken, lab)
     rules = [row[1].split()[-1] for row in table.rows]
-    assert rules == ["engine-at-import", "create-all-at-import", "reload-without-main-guard", "finding)"]
+    assert rules == [
+        "engine-at-import",
+        "create-all-at-import",
+        "reload-with-app-object",
+        "reload-without-main-guard",
+        "finding)",
+    ]

@@ -92,8 +92,21 @@ def every_router_answers(ctx: Context) -> None:
 )
 def one_pool(ctx: Context) -> None:
     """One request at a time to every router leaves at most one connection open: one pool."""
-    srv, before = _development(ctx)
+    development = _development(ctx)
+    opened = _connections_after_one_at_a_time(ctx, development.srv, development.before, pause=0.25)
+    if opened > 1:
+        # a connection not yet back in its pool when the next request came makes a second one on a busy
+        # machine; two pools make two whatever the pace: ask a fresh app again, slowly
+        before = set(_client_pids(ctx))
+        fresh = ctx.lab.serve(env=DEVELOPMENT, ready_path="/health", timeout=30)
+        opened = _connections_after_one_at_a_time(ctx, fresh, before, pause=1.0)
+    assert opened <= 1, (
+        f"After one request at a time to every router, the app holds {opened} connections; one pool "
+        "would reuse one. Keep one database module, one engine."
+    )
 
+
+def _connections_after_one_at_a_time(ctx: Context, srv: AppServer, before: set[int], *, pause: float) -> int:
     def settled() -> None:
         """The session closes after the response is sent: wait until its connection is back in the pool."""
         settle(
@@ -102,18 +115,14 @@ def one_pool(ctx: Context) -> None:
             5.0,
             "the app's connections to be idle",
         )
-        time.sleep(0.25)  # idle on the server comes just before the pool takes the connection back; a busy machine lags
+        time.sleep(pause)  # idle on the server comes just before the pool takes the connection back
 
     settled()
     for route in EXPECTED_ROUTES[1:] * 2:
         status = srv.get(route).status_code
         assert status == 200, f"GET {route} answered {status}."
         settled()
-    opened = len(set(_client_pids(ctx)) - before)
-    assert opened <= 1, (
-        f"After one request at a time to every router, the app holds {opened} connections; one pool "
-        "would reuse one. Keep one database module, one engine."
-    )
+    return len(set(_client_pids(ctx)) - before)
 
 
 @requirement(
