@@ -25,8 +25,9 @@ lab: $(STAMP)
 	@echo "make lab: starting JupyterLab on notebooks/ (Ctrl+C twice to stop); open 00-setup.ipynb first"
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
-# Everything: unit, integration, every notebook under nbval and every scenario, on two workers.
-# PYTEST_ARGS adds arguments (PYTEST_ARGS="-n 0" runs in one process).
+# Everything: unit, integration, every notebook under nbval and every scenario, in one process:
+# the notebooks' measurements (a suite's failure pattern, a latency) are only stable when they do
+# not share two cores with each other. PYTEST_ARGS adds arguments ("-n 2 --dist loadfile": workers).
 PYTEST_ARGS ?=
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -91,9 +91,8 @@ def _generator():
 
 
 # the test stack: in the lock for make test, never on Binder
+# (pytest and pytest-asyncio are the learners' too: notebooks 06 and 12 run the scenarios' test suites)
 TEST_ONLY = {
-    "pytest",
-    "pytest-asyncio",
     "pytest-xdist",
     "nbval",
     "playwright",
