@@ -1,6 +1,6 @@
 # The two commands of the workbook: `make lab` and `make test`.
 # Both build .venv from the pinned lock when it is missing or older than the lock, with uv when
-# it is on PATH (seconds) and with pip otherwise (a minute or two); the same pins either way.
+# it is on PATH (seconds) and with pip otherwise (about a minute); the same pins either way.
 # `make UV= lab` forces pip.
 
 PYTHON ?= python3
@@ -37,7 +37,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(WORKERS) $(PYTEST_ARGS)
 
 # The fast tier: tests marked unit, no notebooks, one process, a few seconds. addopts is
-# replaced because it names nbval's options (and the workers), which -p no:nbval does not know.
+# replaced because it names nbval's options, which -p no:nbval does not know.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m unit -p no:nbval -o addopts="-ra -p no:cacheprovider"
 
