@@ -1,6 +1,6 @@
 # The two commands of the workbook: `make lab` and `make test`.
 # Both build .venv from the pinned lock when it is missing or older than the lock, with uv when
-# it is on PATH (seconds) and with pip otherwise (a minute or two); the same pins either way.
+# it is on PATH (seconds) and with pip otherwise (about a minute); the same pins either way.
 # `make UV= lab` forces pip.
 
 PYTHON ?= python3
@@ -25,15 +25,20 @@ lab: $(STAMP)
 	@echo "make lab: starting JupyterLab on notebooks/ (Ctrl+C twice to stop); open 00-setup.ipynb first"
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
-# Everything: unit, integration, every notebook under nbval and every scenario, in one process:
-# the notebooks' measurements (a suite's failure pattern, a latency) are only stable when they do
-# not share two cores with each other. PYTEST_ARGS adds arguments ("-n 2 --dist loadfile": workers).
+# Everything: unit, integration, every notebook under nbval and every scenario. In one process by
+# default: the notebooks' measurements (a suite's failure pattern, a latency) hold on a busy machine,
+# but not when two notebooks share two cores with each other and a container build.
+# WORKERS="-n auto --maxprocesses=4 --dist loadfile" runs on a worker per core (loadfile keeps a
+# notebook's cells in one kernel). Workers are asked for here, never in pyproject's addopts: pytest
+# runs that notebooks start inside the project (notebook 06 runs its scenario's suite) read addopts too.
+# PYTEST_ARGS adds arguments.
+WORKERS ?=
 PYTEST_ARGS ?=
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(WORKERS) $(PYTEST_ARGS)
 
 # The fast tier: tests marked unit, no notebooks, one process, a few seconds. addopts is
-# replaced because it names nbval's options (and the workers), which -p no:nbval does not know.
+# replaced because it names nbval's options, which -p no:nbval does not know.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m unit -p no:nbval -o addopts="-ra -p no:cacheprovider"
 

