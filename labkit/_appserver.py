@@ -26,6 +26,8 @@ from labkit._status_line import StatusLine
 from labkit._waiting import WaitTimeout, wait_until
 
 WORKER_STARTED = "Started server process ["
+# seconds an app gets to answer its first request: 16 learners starting apps at once on 2 cores took over 30
+START_TIMEOUT = 60.0
 
 
 class AppExited(LabkitError):
@@ -73,7 +75,7 @@ class AppServer:
         cwd: Path,
         env: dict[str, str],
         ready_path: str = "/",
-        timeout: float = 30.0,
+        timeout: float = START_TIMEOUT,
     ) -> None:
         self.port = port
         self.url = f"http://{LOOPBACK}:{port}"
@@ -139,7 +141,7 @@ class AppServer:
             fix="srv.logs() shows everything it printed.",
         )
 
-    def wait_until_answers(self, path: str | None = None, timeout: float = 30.0) -> None:
+    def wait_until_answers(self, path: str | None = None, timeout: float = START_TIMEOUT) -> None:
         """Return once any HTTP response comes back; raise AppExited if the process ends."""
         path = path or self.ready_path
 

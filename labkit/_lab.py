@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from labkit import _patches as patches
 from labkit import _progress as learner_progress
-from labkit._appserver import AppServer
+from labkit._appserver import START_TIMEOUT, AppServer
 from labkit._display import Code, Table
 from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
@@ -338,7 +338,7 @@ class Lab:
         port: int | None = None,
         args: tuple[str, ...] = (),
         ready_path: str = "/",
-        timeout: float = 30.0,
+        timeout: float = START_TIMEOUT,
     ) -> AppServer:
         """Run ``uvicorn target`` from the work dir on a free loopback port; returns once it answers HTTP."""
         if port is not None:
@@ -356,7 +356,7 @@ class Lab:
         port: int,
         env: dict[str, str | None] | None = None,
         ready_path: str = "/",
-        timeout: float = 30.0,
+        timeout: float = START_TIMEOUT,
     ) -> AppServer:
         """Run any command that serves HTTP on ``port`` (``PORT`` is set for it too)."""
         server = AppServer(

@@ -29,7 +29,8 @@ from labkit.checking import (
 )
 
 APP = "orders-api"  # the application_name the app sets on its connections
-CONNECT_PATIENCE = 8.0  # seconds the app gets to give up on a silent database
+# seconds to give up on a silent database: CONNECT_TIMEOUT=1 plus a start on a busy machine (broken: 60)
+CONNECT_PATIENCE = 20.0
 MISSING = range(9001, 9007)  # order ids that do not exist: six 404s
 SCHEMA = (
     "create table if not exists orders (id int primary key, item varchar(100) not null, quantity int not null)",
