@@ -404,8 +404,10 @@ _PASSWORD_IN_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:([^\s@/'\"]+
 _PLACEHOLDER = ("$", "{", "%", "<", "*")  # ${VAR}, {password}, %(pw)s, <password>, ***
 
 
-def passwords_in_urls(root: Path) -> list[str]:
+def passwords_in_urls(root: Path, *, show_line: bool = False) -> list[str]:
     """``file:line`` of every URL literal with a password in the project under ``root``.
+
+    ``show_line=True`` adds the line itself, the password masked (``file:line: url = "...:***@..."``).
 
     Placeholders do not count, nor do files the project's .gitignore names (a developer's own .env
     is never committed), nor labkit's own bookkeeping.
@@ -435,12 +437,12 @@ def passwords_in_urls(root: Path) -> list[str]:
             lines = path.read_text().splitlines()
         except (UnicodeDecodeError, OSError):
             continue  # a binary file holds no URL literal
-        found += [
-            f"{relative}:{number}"
-            for number, line in enumerate(lines, start=1)
-            for match in _PASSWORD_IN_URL.finditer(line)
-            if not match.group(1).startswith(_PLACEHOLDER)
-        ]
+        for number, line in enumerate(lines, start=1):
+            for match in _PASSWORD_IN_URL.finditer(line):
+                if match.group(1).startswith(_PLACEHOLDER):
+                    continue
+                masked = line[: match.start(1)] + "***" + line[match.end(1) :]
+                found.append(f"{relative}:{number}: {masked.strip()}" if show_line else f"{relative}:{number}")
     return found
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import URL, make_url
 
 import labkit
+from labkit import checking
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -412,9 +413,6 @@ def serve_with_query(lab: labkit.Lab, **query: str) -> Served:
 
 # -- the committed credentials (deep dive 04b) ---------------------------------------------------
 
-PASSWORD_IN_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:([^\s@/'\"]+)@", re.IGNORECASE)
-PLACEHOLDER = ("$", "{", "%", "<", "*")  # ${VAR}, {password}, %(pw)s, <password>, ***
-
 
 def passwords_in_urls(lab: labkit.Lab) -> list[str]:
     """``file:line: text`` of each URL literal with a password in the project, the password masked.
@@ -422,34 +420,7 @@ def passwords_in_urls(lab: labkit.Lab) -> list[str]:
     Placeholders (``${DB_PASSWORD}``, ``***``) are not passwords; files the project's
     ``.gitignore`` names are not committed, so they are skipped.
     """
-    root = Path(lab.workdir)
-    gitignore = root / ".gitignore"
-    ignored = (
-        {
-            line.strip().strip("/")
-            for line in gitignore.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        }
-        if gitignore.is_file()
-        else set()
-    )
-    hits = []
-    for path in sorted(root.rglob("*")):
-        relative = str(path.relative_to(root))
-        if (
-            not path.is_file()
-            or "__pycache__" in path.parts
-            or path.name.startswith(".labkit")
-            or path.name in ignored
-            or relative in ignored
-        ):
-            continue
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-            for match in PASSWORD_IN_URL.finditer(line):
-                if not match.group(1).startswith(PLACEHOLDER):
-                    masked = line[: match.start(1)] + "***" + line[match.end(1) :]
-                    hits.append(f"{relative}:{number}: {masked.strip()}")
-    return hits
+    return checking.passwords_in_urls(Path(lab.workdir), show_line=True)
 
 
 def settings_without_url(lab: labkit.Lab) -> str:
