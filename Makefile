@@ -55,12 +55,16 @@ capacity: $(STAMP)
 	$(BIN)/python benchmarks/capacity.py --learners $(LEARNERS)
 
 # Every notebook under nbval COUNT times: failures and the slowest notebook.
-# STRESS=2 runs two busy processes alongside (a loaded machine); ONLY=04 picks notebooks by name.
+# STRESS=2 runs two busy processes alongside (a loaded machine); ONLY=04 picks notebooks by name
+# (deep dives run after their notebook). PG_BIN=/usr/lib/postgresql/15/bin runs on that PostgreSQL,
+# BACKEND=container on the container backend: a cell of the version matrix.
 COUNT ?= 10
 STRESS ?= 0
 ONLY ?=
+PG_BIN ?=
+BACKEND ?=
 soak: $(STAMP)
-	$(BIN)/python tools/soak.py $(COUNT) --stress $(STRESS) --only "$(ONLY)"
+	$(BIN)/python tools/soak.py $(COUNT) --stress $(STRESS) --only "$(ONLY)" --pg-bin "$(PG_BIN)" --backend "$(BACKEND)"
 
 # Re-resolve the lock after changing the dependencies in pyproject.toml (needs uv), and the
 # Binder requirements derived from it.
