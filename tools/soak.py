@@ -3,7 +3,8 @@
 ``make soak COUNT=10``. Exit code 1 when any run failed.
 ``STRESS=2`` keeps two CPU-bound processes busy meanwhile, as on a loaded CI machine or a laptop
 doing other things: timing assumptions that only hold on an idle machine show up here.
-``ONLY=04`` picks the notebooks whose name contains it; deep dives run after their notebook.
+``ONLY=04`` picks the notebooks whose name contains it (``ONLY=00,01,02``: any of them); deep dives
+run after their notebook.
 ``PG_BIN=/usr/lib/postgresql/15/bin`` runs every notebook on that PostgreSQL (``LABKIT_PG_BIN``),
 ``BACKEND=container`` on the container backend (``LABKIT_BACKEND``): one cell of the version matrix
 (README, "Supported PostgreSQL").
@@ -27,11 +28,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("count", type=int, nargs="?", default=10)
     parser.add_argument("--stress", type=int, default=0, help="CPU-bound processes to run alongside")
-    parser.add_argument("--only", default="", help="only notebooks whose file name contains this")
+    parser.add_argument("--only", default="", help="only notebooks whose name contains one of these, comma-separated")
     parser.add_argument("--pg-bin", default="", help="a PostgreSQL bin folder to run on (LABKIT_PG_BIN)")
     parser.add_argument("--backend", default="", help="local, container or external (LABKIT_BACKEND)")
     args = parser.parse_args()
-    notebooks = [nb for nb in workbook() if args.only in nb.name]
+    wanted = [part for part in args.only.split(",") if part] or [""]
+    notebooks = [nb for nb in workbook() if any(part in nb.name for part in wanted)]
     if not notebooks:
         print(f"no notebook name contains {args.only!r}", file=sys.stderr)
         return 2
