@@ -6,14 +6,17 @@
 # entrypoint.sh, and `docker import` it. See README.md next to this file.
 #
 # Usage: ci/pg-image/build.sh [IMAGE_TAG]     (default: labkit-postgres:15-debian)
-# Env:   LABKIT_STOP_DOCKERD=1   stop dockerd at the end if this script started it
+# Env:   LABKIT_PG_MAJOR / LABKIT_DEBIAN_SUITE  another PostgreSQL from another Debian release, for the
+#                                version matrix: LABKIT_PG_MAJOR=17 LABKIT_DEBIAN_SUITE=trixie
+#                                ci/pg-image/build.sh labkit-postgres:17-trixie
+#        LABKIT_STOP_DOCKERD=1   stop dockerd at the end if this script started it
 #        LABKIT_DEBIAN_MIRROR    use this mirror instead of the one from apt's sources
 # Needs root (apt-get, debootstrap, dockerd).
 set -euo pipefail
 
 TAG="${1:-labkit-postgres:15-debian}"
-SUITE=bookworm
-PG_MAJOR=15
+SUITE="${LABKIT_DEBIAN_SUITE:-bookworm}"
+PG_MAJOR="${LABKIT_PG_MAJOR:-15}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DOCKERD_PIDFILE=/tmp/labkit-dockerd.pid
 DOCKERD_LOG=/tmp/labkit-dockerd.log
@@ -154,6 +157,13 @@ find_mirror() {
 	done
 }
 MIRROR="${LABKIT_DEBIAN_MIRROR:-$(find_mirror | head -n 1)}"
+if [ -z "$MIRROR" ]; then
+	# another release than this machine's: the mirror apt uses for this machine's own release serves it too
+	SUITE_WANTED="$SUITE"
+	SUITE="$(. /etc/os-release && echo "$VERSION_CODENAME")"
+	MIRROR="$(find_mirror | head -n 1)"
+	SUITE="$SUITE_WANTED"
+fi
 [ -n "$MIRROR" ] || die "no 'deb' source for $SUITE found in /etc/apt/sources.list{,.d/}; set LABKIT_DEBIAN_MIRROR"
 log "Debian mirror (from apt's configuration): $MIRROR"
 
