@@ -236,10 +236,15 @@ class Lab:
         outcomes = []
         try:
             for number, req in chosen:
-                with StatusLine(f"checking {self.label}: {number}. {req.title}"):
-                    outcomes.append(
-                        judge(req, number, context, on_timeout=lambda: self._stop_servers(keep=already_running))
-                    )
+                # the live line ends in ✗ when the requirement fails, as its checklist line will
+                line = StatusLine(f"checking {self.label}: {number}. {req.title}")
+                line.start()
+                outcome = None
+                try:
+                    outcome = judge(req, number, context, on_timeout=lambda: self._stop_servers(keep=already_running))
+                finally:
+                    line.finish(failed=outcome is None or not outcome.passed)
+                outcomes.append(outcome)
         finally:
             self._stop_servers(keep=already_running)
             context.end()  # the check's own cleanups (scratch databases, relays), once its apps are gone

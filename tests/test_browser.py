@@ -93,6 +93,18 @@ CASES = (
         timeout_s=90,
     ),
     Case(
+        "01-import-time-engine.ipynb",
+        "01-import-time-engine",
+        # the doctor's first finding on the broken project, the notebook's last word
+        "app/db.py:12:10: engine-at-import [warning] create_engine() runs when the module is imported: the engine "
+        "and its pool belong to the process, not the app, and are bound to the URL of import time; nothing in "
+        "this module disposes it",
+        diffs=3,
+        tables=3,
+        plots=0,
+        timeout_s=180,
+    ),
+    Case(
         "05-async-session-pitfalls.ipynb",
         "05-async-session-pitfalls",
         "verdict: 10 of 10 requests answered 200 with a pool of 2; nothing left checked out after the burst",
@@ -531,6 +543,8 @@ def test_run_all_in_jupyterlab(case: Case, lab: JupyterLab, page: Page) -> None:
         # is an interactive frontend, unlike nbval, so every lab.check() cell carries one
         finished = panel.locator('[data-mime-type="text/html"]').filter(has_text=re.compile(r"^[✓✗] checking work/"))
         assert finished.count() >= 1, "no live status line for lab.check() in JupyterLab"
+        # the learner's copy is still broken: its failing requirements' lines end in ✗, not ✓
+        assert finished.filter(has_text=re.compile(r"^✗")).count() >= 1, "a failing requirement's live line shows ✓"
         # the checklist renders as HTML: one ✓/✗ line per requirement and the count
         checklists = panel.locator('[data-mime-type="text/html"]').filter(has_text=re.compile(r": \d+ of \d+ pass"))
         assert checklists.count() >= 1, "no lab.check() checklist rendered"
