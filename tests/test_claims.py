@@ -190,7 +190,7 @@ def test_rendered_rows_are_grouped_by_seed_and_link_the_notebook() -> None:
     entries = [ledger.Entry(make_claim("004", "Pipes | in text", holds=False, evidence="a | b"), "09-x.ipynb", 3)]
     page = ledger.render(entries, {name: "1.0" for name in ledger.PINNED}, "3.11")
     assert "## Incident report 004" in page and "No claim of this incident report is tested yet." in page
-    assert "| \u201cPipes \\| in text\u201d | **false** | a \\| b | [09-x](../notebooks/09-x.ipynb) |" in page
+    assert "| \u201cPipes \\| in text\u201d |  | **false** | a \\| b | [09-x](../notebooks/09-x.ipynb) |" in page
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_the_third_verdict_words_read_the_same_in_the_line_and_the_ledger(
     # the ledger shows the verdict in the same words, lower case, and explains it in the legend
     assert ledger.SHOWN[holds].strip("*") == holds == line_word.split(" on ")[0].lower()
     page = ledger.render([ledger.Entry(made, "07-x.ipynb", 1)], {name: "1.0" for name in ledger.PINNED}, "3.11")
-    assert f"| {ledger_word} | measured |" in page
+    assert f"| {ledger_word} | measured |" in page  # the reports' words are shown with the audit only
     assert f"- **{holds}**:" in page
     assert f"- report 003, {ledger_word}:" in page  # listed under "Not true as written"
 
@@ -335,3 +335,14 @@ def test_a_quote_not_on_its_line_is_reported(tmp_path: Path) -> None:
     assert ledger.quotes_not_found(audit, tmp_path) == []
     moved = ledger.load_audit(_audit_file(tmp_path, {**_MEASURED, "line": 1, "quote": "says this"}))
     assert ledger.quotes_not_found(moved, tmp_path) == ["report 000 line 1: 'says this'"]
+
+
+def test_each_ledger_row_quotes_the_report_lines_it_answers() -> None:
+    page = (ROOT / "docs" / "claims.md").read_text()
+    rows = {line.split(" | ")[0]: line for line in page.splitlines() if line.startswith("| \u201c")}
+    for entry in AUDIT:
+        if entry.status != "measured":
+            continue
+        row = rows["| \u201c" + entry.ledger.replace("|", "\\|") + "\u201d"]
+        assert f"line {entry.line}: \u201c{entry.quote.replace('|', chr(92) + '|')}\u201d" in row
+        assert ("[to restate](#verdicts-to-restate)" in row) >= bool(entry.fairness)

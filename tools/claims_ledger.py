@@ -245,6 +245,10 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
     totals = Counter(entry.claim.verdict for entry in entries)
     notebooks_used = sorted({entry.notebook for entry in entries})
     reports_used = {entry.claim.seed for entry in entries}
+    sources: dict[tuple[str, str], list[AuditEntry]] = {}  # the report lines each notebook claim measures
+    for source in audit or []:
+        if source.status == "measured":
+            sources.setdefault(source.key, []).append(source)
     lines = [
         "# Claims ledger",
         "",
@@ -296,11 +300,19 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
         if not rows:
             lines.append("No claim of this incident report is tested yet.")
             continue
-        lines += ["| claim | verdict | evidence | notebook |", "|---|---|---|---|"]
+        lines += ["| claim | the reports say | verdict | evidence | notebook |", "|---|---|---|---|---|"]
         for entry in rows:
             c = entry.claim
+            said = sources.get((c.seed, c.says), [])
+            quotes = "; ".join(
+                f"{'' if source.report == c.seed else f'report {source.report}, '}line {source.line}: "
+                f"\u201c{source.quote}\u201d"
+                for source in said
+            )
+            restate = " ([to restate](#verdicts-to-restate))" if any(source.fairness for source in said) else ""
             lines.append(
-                f"| \u201c{_cell(c.says)}\u201d | {SHOWN[c.verdict]} | {_cell(c.evidence)} | {_link(entry.notebook)} |"
+                f"| \u201c{_cell(c.says)}\u201d | {_cell(quotes)} | {SHOWN[c.verdict]}{restate} | {_cell(c.evidence)} "
+                f"| {_link(entry.notebook)} |"
             )
     not_holds = sorted(
         (entry for entry in entries if entry.claim.verdict != "holds"), key=lambda entry: entry.claim.seed
