@@ -13,7 +13,12 @@ re-runs the notebook, so a committed claim cannot drift from a real run, and
 ``tools/claims_ledger.py`` builds ``docs/claims.md`` from the text line alone.
 
 The verdict is the measurement itself (``holds=(writes == 1)``), never a constant typed next to
-it: the asserts before the call pin the expected value, so a library that changes behaviour
+it. Besides ``True`` and ``False`` there are three verdict words for a claim that is not simply
+true or false: ``"depends on version"`` (the evidence names the versions), ``"holds in part"`` (true
+in some of the settings the claim covers, not in others: the evidence says which) and ``"no
+measurable effect"`` (the claimed gain or harm is smaller than what the measurement can tell apart).
+A word is chosen by the measurement too (``holds=PARTLY if refused else True``). The asserts before
+the call pin the expected value, the asserts before the call pin the expected value, so a library that changes behaviour
 fails the cell instead of quietly flipping the ledger. What is shown must be the same on every
 run: no timings, ports, pids, paths or version numbers (the ledger takes versions from the lock).
 """
@@ -25,20 +30,30 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from labkit._scenario import scenarios_root
 
 REPORTS_FILE = "incident_reports.toml"  # course content, beside the scenarios folder
 DEPENDS: Final = "depends on version"
+PARTLY: Final = "holds in part"
+NO_EFFECT: Final = "no measurable effect"
 MIME = "application/vnd.labkit.claim+json"
 
-ClaimVerdict = Literal["holds", "false", "depends on version"]
+ClaimVerdict = Literal["holds", "false", "depends on version", "holds in part", "no measurable effect"]
+VERDICT_WORDS: Final = (DEPENDS, PARTLY, NO_EFFECT)  # what holds= accepts besides True and False
 
-_SHOWN = {"holds": "HOLDS on today's versions", "false": "FALSE on today's versions", DEPENDS: "DEPENDS ON VERSION"}
+# How the claim line shows each verdict; the ledger (tools/claims_ledger.py) uses the same words.
+_SHOWN = {
+    "holds": "HOLDS on today's versions",
+    "false": "FALSE on today's versions",
+    DEPENDS: "DEPENDS ON VERSION",
+    PARTLY: "HOLDS IN PART on today's versions",
+    NO_EFFECT: "NO MEASURABLE EFFECT on today's versions",
+}
 _LINE = re.compile(
     r'^claim \(seed (?P<seed>\d{3})\): "(?P<says>[^"]+)" -> '
-    r"(?P<shown>HOLDS on today's versions|FALSE on today's versions|DEPENDS ON VERSION): (?P<evidence>.+)$"
+    r"(?P<shown>" + "|".join(re.escape(shown) for shown in _SHOWN.values()) + r"): (?P<evidence>.+)$"
 )
 # What would change from run to run (or be masked by tests/nbval_sanitize.cfg before nbval compares).
 _VOLATILE = {
@@ -48,8 +63,8 @@ _VOLATILE = {
     "a temporary path": re.compile(r"(/tmp|/dev/shm)/"),
     "a version number (the ledger reads versions from the lock)": re.compile(r"\b\d+\.\d+\.\d+\b"),
 }
-_BADGE = {"holds": "#1a7f37", "false": "#cf222e", DEPENDS: "#9a6700"}
-_HOLDS: dict[str, bool | str] = {"holds": True, "false": False, DEPENDS: DEPENDS}  # verdict -> holds=
+_BADGE = {"holds": "#1a7f37", "false": "#cf222e", DEPENDS: "#9a6700", PARTLY: "#9a6700", NO_EFFECT: "#57606a"}
+_HOLDS: dict[str, bool | str] = {"holds": True, "false": False, **{word: word for word in VERDICT_WORDS}}
 MAX_SAYS, MAX_EVIDENCE = 120, 240
 
 
@@ -101,10 +116,11 @@ def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Cla
     """A checked :class:`Claim`; raises ``TypeError``/``ValueError`` on anything the ledger cannot use."""
     if type(holds) is bool:  # not 0/1, not numpy.bool_: a measured comparison gives a bool
         verdict: ClaimVerdict = "holds" if holds else "false"
-    elif isinstance(holds, str) and holds == DEPENDS:
-        verdict = DEPENDS
+    elif isinstance(holds, str) and holds in VERDICT_WORDS:
+        verdict = cast(ClaimVerdict, holds)  # one of the Literal's words, checked just above
     else:
-        raise TypeError(f"holds must be True, False or {DEPENDS!r}, not {holds!r}")
+        words = ", ".join(repr(word) for word in VERDICT_WORDS)
+        raise TypeError(f"holds must be True, False or one of {words}, not {holds!r}")
     if seed not in report_names():
         raise ValueError(f"seed must be one of {', '.join(report_names())}, not {seed!r}")
     for name, value, limit in (("says", says, MAX_SAYS), ("evidence", evidence, MAX_EVIDENCE)):
@@ -126,7 +142,9 @@ def claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> None:
     """Show the verdict on one claim of a seed, right after the asserts that measured it.
 
     ``holds`` is the measured outcome: ``True`` (the claim holds on today's versions), ``False``
-    (it does not), or ``"depends on version"`` (with the versions named in ``evidence``). Returns
+    (it does not), ``"depends on version"`` (with the versions named in ``evidence``), ``"holds in
+    part"`` (in some of the claim's settings; ``evidence`` says which) or ``"no measurable effect"``
+    (the claimed effect is within what the measurement cannot tell apart). Returns
     nothing, so that a call on a cell's last line shows the claim once.
     """
     checked = make_claim(seed, says, holds=holds, evidence=evidence)
