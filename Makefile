@@ -57,14 +57,17 @@ capacity: $(STAMP)
 # Every notebook under nbval COUNT times: failures and the slowest notebook.
 # STRESS=2 runs two busy processes alongside (a loaded machine); ONLY=04 picks notebooks by name
 # (deep dives run after their notebook). PG_BIN=/usr/lib/postgresql/15/bin runs on that PostgreSQL,
-# BACKEND=container on the container backend: a cell of the version matrix.
+# BACKEND=container on the container backend, PG_IMAGE=labkit-postgres:17-trixie with that image
+# (ci/pg-image/build.sh builds one per major): a cell of the version matrix.
 COUNT ?= 10
 STRESS ?= 0
 ONLY ?=
 PG_BIN ?=
 BACKEND ?=
+PG_IMAGE ?=
 soak: $(STAMP)
-	$(BIN)/python tools/soak.py $(COUNT) --stress $(STRESS) --only "$(ONLY)" --pg-bin "$(PG_BIN)" --backend "$(BACKEND)"
+	$(BIN)/python tools/soak.py $(COUNT) --stress $(STRESS) --only "$(ONLY)" \
+		--pg-bin "$(PG_BIN)" --backend "$(BACKEND)" --image "$(PG_IMAGE)"
 
 # Re-resolve the lock after changing the dependencies in pyproject.toml (needs uv), and the
 # Binder requirements derived from it.

@@ -6,8 +6,9 @@ doing other things: timing assumptions that only hold on an idle machine show up
 ``ONLY=04`` picks the notebooks whose name contains it (``ONLY=00,01,02``: any of them); deep dives
 run after their notebook.
 ``PG_BIN=/usr/lib/postgresql/15/bin`` runs every notebook on that PostgreSQL (``LABKIT_PG_BIN``),
-``BACKEND=container`` on the container backend (``LABKIT_BACKEND``): one cell of the version matrix
-(README, "Supported PostgreSQL").
+``BACKEND=container`` on the container backend (``LABKIT_BACKEND``), ``PG_IMAGE=labkit-postgres:17-trixie``
+with that image (``LABKIT_PG_IMAGE``; ci/pg-image/build.sh builds one per major): one cell of the version
+matrix (README, "Supported PostgreSQL").
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="only notebooks whose name contains one of these, comma-separated")
     parser.add_argument("--pg-bin", default="", help="a PostgreSQL bin folder to run on (LABKIT_PG_BIN)")
     parser.add_argument("--backend", default="", help="local, container or external (LABKIT_BACKEND)")
+    parser.add_argument("--image", default="", help="the container backend's image (LABKIT_PG_IMAGE)")
     args = parser.parse_args()
     wanted = [part for part in args.only.split(",") if part] or [""]
     notebooks = [nb for nb in workbook() if any(part in nb.name for part in wanted)]
@@ -39,14 +41,15 @@ def main() -> int:
         return 2
     busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(args.stress)]
     try:
-        failures, times = soak(notebooks, args.count, environment(args.pg_bin, args.backend))
+        failures, times = soak(notebooks, args.count, environment(args.pg_bin, args.backend, args.image))
     finally:
         for process in busy:
             process.kill()
             process.wait()
     slowest = max(times, key=lambda name: max(times[name]))
     load = f" with {args.stress} busy process(es) alongside" if args.stress else ""
-    on = ", ".join(f"{k}={v}" for k, v in (("LABKIT_PG_BIN", args.pg_bin), ("LABKIT_BACKEND", args.backend)) if v)
+    chosen = (("LABKIT_PG_BIN", args.pg_bin), ("LABKIT_BACKEND", args.backend), ("LABKIT_PG_IMAGE", args.image))
+    on = ", ".join(f"{k}={v}" for k, v in chosen if v)
     load += f" on {on}" if on else ""
     print(
         f"\n{len(failures)} failed of {args.count * len(notebooks)} notebook runs{load}; slowest: {slowest} "
@@ -67,12 +70,11 @@ def workbook() -> list[Path]:
     return ordered
 
 
-def environment(pg_bin: str, backend: str) -> dict[str, str]:
+def environment(pg_bin: str, backend: str, image: str) -> dict[str, str]:
     env = dict(os.environ)
-    if pg_bin:
-        env["LABKIT_PG_BIN"] = pg_bin
-    if backend:
-        env["LABKIT_BACKEND"] = backend
+    for name, value in (("LABKIT_PG_BIN", pg_bin), ("LABKIT_BACKEND", backend), ("LABKIT_PG_IMAGE", image)):
+        if value:
+            env[name] = value
     return env
 
 
