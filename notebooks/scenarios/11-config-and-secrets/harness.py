@@ -259,7 +259,9 @@ class Notes:
 
         ``named`` maps a deploy's name to its :meth:`env` changes (``key=None`` for no SECRET_KEY).
         """
-        ports = [labkit.free_port() for _ in named]
+        ports: set[int] = set()
+        while len(ports) < len(named):  # distinct, as the deploys listen at the same time
+            ports.add(labkit.free_port())
         with scratch_role(self.lab.pg, ROLE, self.secrets["DB_PASSWORD (rotated)"]):
             requests = self._requests()
             with ThreadPoolExecutor(len(named)) as pool:
@@ -267,7 +269,7 @@ class Notes:
                     name: pool.submit(
                         self._deploy, name, self.env(password="DB_PASSWORD (rotated)", **env), requests, port
                     )
-                    for (name, env), port in zip(named.items(), ports, strict=True)
+                    for (name, env), port in zip(named.items(), sorted(ports), strict=True)
                 }
                 return Deploys({name: future.result() for name, future in futures.items()})
 
