@@ -1,6 +1,6 @@
 """Scenario 04's measurement module (notebooks/scenarios/04-.../harness.py), against a real PostgreSQL.
 
-Each call the notebook 04 and its deep dives 04a and 04b make is run here on the broken project and
+Each call the notebook 04 and its deep dives 04a and 11b make is run here on the broken project and
 on the reference steps, and must say what the notebooks' text says it does.
 """
 

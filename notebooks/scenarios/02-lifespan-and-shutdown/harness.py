@@ -5,7 +5,7 @@
   the DeprecationWarnings importing the app raises, which uvicorn's log never shows);
 - :func:`shutdown_halves`: the same, with the lifespan's shutdown half written four ways;
 - :func:`start_without_database`: start the app while PostgreSQL is stopped;
-- :func:`password_forms`, :func:`served_with_user_typed_url`: the password in the log (deep dive 02a).
+- :func:`password_forms`, :func:`served_with_user_typed_url`: the password in the log (deep dive 11a).
 
 Every function takes a ``labkit.Lab`` (the reference copy or the learner's) whose ``pg`` is set, and
 returns a small result object that prints as a table and keeps the numbers for the text's checks.
@@ -295,7 +295,7 @@ def before_after(broken: tuple[Cycles, DeadStart], fixed: tuple[Cycles, DeadStar
     )
 
 
-# -- the password in the log (deep dive 02a) -----------------------------------------------------
+# -- the password in the log (deep dive 11a) -----------------------------------------------------
 
 ROLE, PASSWORD = "svc@corp", "correct@horse-battery-staple"  # a user@server name, an @ in the password
 FORMS_PROBE = HERE / "password_forms.py"

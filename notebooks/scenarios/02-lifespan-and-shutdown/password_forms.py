@@ -1,4 +1,4 @@
-"""Run the app's own ``init_db()`` once per URL form and keep what it logged (deep dive 02a).
+"""Run the app's own ``init_db()`` once per URL form and keep what it logged (deep dive 11a).
 
 Run by harness.py from a work dir: ``python password_forms.py FORMS_JSON`` where FORMS_JSON maps a
 name to a ``DATABASE_URL``. For each: a real connection attempt (10 s at most), the first log record

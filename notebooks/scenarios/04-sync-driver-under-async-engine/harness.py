@@ -1,4 +1,4 @@
-"""Measurements for notebook 04 and its deep dives 04a and 04b: one documented call each.
+"""Measurements for notebook 04, its deep dive 04a, and deep dive 11b (on 04's project): one documented call each.
 
 Loaded in a notebook as ``ref.harness`` (see ``labkit.Lab.harness``); tested by
 ``tests/test_harness_04.py``. Every call takes the lab whose project it measures, so the
@@ -15,7 +15,7 @@ The provider's URL (deep dive 04a):
 - :func:`convert_urls`, :func:`str_replace_each`: the project's translation helper against a string edit;
 - :func:`serve_with_query`: the app started with a given query, and what it did.
 
-The committed credentials (deep dive 04b):
+The committed credentials (deep dive 11b):
 - :func:`passwords_in_urls`, :func:`settings_without_url`.
 """
 
@@ -411,7 +411,7 @@ def serve_with_query(lab: labkit.Lab, **query: str) -> Served:
     return Served(True, None, status, logs.replace(port, "PORT"))
 
 
-# -- the committed credentials (deep dive 04b) ---------------------------------------------------
+# -- the committed credentials (deep dive 11b) ---------------------------------------------------
 
 
 def passwords_in_urls(lab: labkit.Lab) -> list[str]:

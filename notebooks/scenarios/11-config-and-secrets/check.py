@@ -1,7 +1,8 @@
 """11: the notes API judged by how it starts and what it prints, not by how its settings are written.
 
 Each start runs a real uvicorn with settings in its environment (DB_HOST, DB_PORT, DB_NAME, DB_USER,
-DB_PASSWORD, SECRET_KEY; no DATABASE_URL), as a role of its own on the lab's server.
+DB_PASSWORD, SECRET_KEY; no DATABASE_URL), as a role of its own on the lab's server; the three starts
+run side by side, once per check run.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import hmac
 import json
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy.engine import make_url
 
+from labkit import free_port
 from labkit.checking import Context, Start, requirement, run_json, scratch_role, shows_secret, start_once
 
 ROLE = "notes_lab_check"
@@ -38,6 +41,17 @@ class Secrets(NamedTuple):
             if shows_secret(text, value):
                 return name
         return None
+
+    def mask(self, text: str) -> str:
+        """``text`` with each secret, or a run of 6 or more of its characters, shown as ``<secret>``.
+
+        The check's messages quote the app's output; a check about secrets prints none of its own.
+        """
+        for value in (self.plain, self.password, self.key):
+            for size in range(len(value), 5, -1):
+                for start in range(len(value) - size + 1):
+                    text = text.replace(value[start : start + size], "<secret>")
+        return text
 
 
 def _secrets(ctx: Context) -> Secrets:
@@ -72,34 +86,54 @@ def _env(ctx: Context, password: str, **changes: str | None) -> dict[str, str | 
     }
 
 
-def _start(ctx: Context, name: str, env: dict[str, str | None], path: str = "/health") -> Start:
-    """Start the app once per check run (shared as ``name``): how it ended, what it printed."""
+def _starts(ctx: Context) -> dict[str, Start | BaseException]:
+    """The three starts the requirements judge, once per check run, side by side on ports of their own.
 
-    def start() -> Start:
-        with scratch_role(ctx.pg, ROLE, _secrets(ctx).password):
-            return start_once(
-                ctx.lab,
-                path,
-                headers={"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"},
-                ready_path="/health",
-                env=env,
-                timeout=30,
-            )
+    Each one: how it ended and what it printed, or what went wrong starting it (an app that neither
+    answers nor exits), which only the requirement that judges that start reports.
+    """
 
-    return ctx.shared(name, start)
+    def make() -> dict[str, Start | BaseException]:
+        plain, password = _secrets(ctx).plain, _secrets(ctx).password
+        wrong = (make_url(ctx.pg.url("asyncpg")).port or 5432) + 65536
+        starts = {
+            "without-key": (_env(ctx, plain, SECRET_KEY=None), "/health"),
+            "wrong-port": (_env(ctx, plain, DB_PORT=str(wrong)), "/health"),
+            "with-symbols": (_env(ctx, password), "/notes"),
+        }
+        ports: set[int] = set()
+        while len(ports) < len(starts):
+            ports.add(free_port())
+        headers = {"Authorization": f"Bearer {_token('check', _secrets(ctx).key)}"}
+        with scratch_role(ctx.pg, ROLE, password), ThreadPoolExecutor(len(starts)) as pool:
+            futures = {
+                name: pool.submit(
+                    start_once, ctx.lab, path, headers=headers, ready_path="/health", env=env, port=port, timeout=60
+                )
+                for (name, (env, path)), port in zip(starts.items(), sorted(ports), strict=True)
+            }
+            return {name: future.exception() or future.result() for name, future in futures.items()}
+
+    return ctx.shared("starts", make)
+
+
+def _start(ctx: Context, name: str) -> Start:
+    started = _starts(ctx)[name]
+    if isinstance(started, BaseException):
+        raise started
+    return started
 
 
 def _without_key(ctx: Context) -> Start:
-    return _start(ctx, "without-key", _env(ctx, _secrets(ctx).plain, SECRET_KEY=None))
+    return _start(ctx, "without-key")
 
 
 def _wrong_port(ctx: Context) -> Start:
-    wrong = (make_url(ctx.pg.url("asyncpg")).port or 5432) + 65536
-    return _start(ctx, "wrong-port", _env(ctx, _secrets(ctx).plain, DB_PORT=str(wrong)))
+    return _start(ctx, "wrong-port")
 
 
 def _with_symbols(ctx: Context) -> Start:
-    return _start(ctx, "with-symbols", _env(ctx, _secrets(ctx).password), path="/notes")
+    return _start(ctx, "with-symbols")
 
 
 def _refused(started: Start, setting: str, condition: str) -> None:
@@ -114,6 +148,7 @@ def _refused(started: Start, setting: str, condition: str) -> None:
     core=True,
     edit="app/config.py",
     step=1,
+    timeout=120,  # the first requirement judged waits for the three starts, made side by side
     hints=(
         "Whoever reads the repository knows the default key: what can they sign with it?",
         "Give secret_key no default (secret_key: SecretStr): pydantic then refuses to build the settings without "
@@ -129,6 +164,7 @@ def secret_key_required(ctx: Context) -> None:
     core=True,
     edit="app/config.py",
     step=2,
+    timeout=120,
     hints=(
         "Put a password with / @ and : into an f-string URL: where does the parser think the host starts?",
         "Build the URL with sqlalchemy.URL.create(drivername, username=..., password=..., host=..., port=..., "
@@ -140,7 +176,7 @@ def password_with_symbols_connects(ctx: Context) -> None:
     started = _with_symbols(ctx)
     assert started.exit_code is None, (
         "With a database password containing '/', '@' and ':' the app did not start. Its output ends:\n"
-        + "\n".join(started.logs.strip().splitlines()[-3:])
+        + _secrets(ctx).mask("\n".join(started.logs.strip().splitlines()[-3:]))
     )
     assert started.status == 200, (
         f"With a database password containing '/', '@' and ':', GET /notes with a valid "
@@ -152,6 +188,7 @@ def password_with_symbols_connects(ctx: Context) -> None:
     core=False,
     edit="app/config.py",
     step=3,
+    timeout=120,
     hints=(
         "Set DB_PORT=70000: when does the app notice that no such port exists?",
         "Constrain the field when the settings load: db_port: int = Field(5432, ge=1, le=65535).",
