@@ -47,6 +47,7 @@ def test_the_stack_runs_the_last_added_first_until_it_is_one_list(lab: labkit.La
     assert broken.chain[0] == "ServerErrorMiddleware" and "ExceptionMiddleware" in broken.chain[len(OWN_BROKEN) :]
     rows = broken.table().rows
     assert rows[-1] == ("(the routes)", "") and ("UsageMiddleware", "user_middleware[1]") in rows
+    assert rows[0][0].startswith("ServerErrorMiddleware") and rows[0][1] == harness.FRAMEWORK
     for _ in range(5):
         lab.apply()
     fixed = harness.stack(lab)
@@ -66,6 +67,7 @@ def test_the_catalog_measurements_on_the_broken_app_and_the_fixed_one(lab: labki
     assert "value out of int32 range" in responses.logged and responses.logged.startswith("app/main.py:")
     assert cors.other_site_granted and all(row[2] == "true" for row in cors.rows.values())
     assert all(row[0] == 200 for row in cors.rows.values())
+    assert cors.other_site == [(harness.OTHER_SITE, "true")] * 3
 
     lab.apply()  # the duplicate goes
     app = app.restart()
@@ -86,7 +88,7 @@ def test_the_catalog_measurements_on_the_broken_app_and_the_fixed_one(lab: labki
     one, flood, responses, cors = fixed
     assert responses.without_headers == [] and responses.unreadable == []
     assert "value out of int32 range" in responses.logged  # the error still reaches the log
-    assert not cors.other_site_granted
+    assert not cors.other_site_granted and cors.other_site == [("-", "true")] * 3
     assert cors.granted(f"GET from the frontend ({harness.FRONTEND})") == harness.FRONTEND
     assert cors.rows[f"OPTIONS preflight from {harness.OTHER_SITE}"][0] == 400
     table = harness.summary(broken, fixed)
@@ -123,3 +125,6 @@ def test_the_sources_shown_come_from_starlette_and_the_project(lab: labkit.Lab) 
     assert "self.middleware_stack = self.build_middleware_stack()" in source.text
     piece = harness.excerpt(lab, "app/middleware.py", "ErrorResponseMiddleware")
     assert piece.text.startswith("class ErrorResponseMiddleware:") and piece.text.rstrip().endswith("raise")
+    shown = harness.statements(lab, "app/main.py", "add_middleware", "FastAPI(").text
+    assert "app.add_middleware(UsageMiddleware)  # TODO(1)" in shown and "async def lifespan(" in shown
+    assert "allow_credentials=True," in shown and "@app.get" not in shown and "..." in shown

@@ -9,7 +9,7 @@ learner's copy and the reference walk-through's copy are measured the same way.
   :meth:`Catalog.one_request`, :meth:`Catalog.flood`, :meth:`Catalog.responses`, :meth:`Catalog.cors`;
 - :func:`start`: one start of the app with a feature flag: it serves, or how it exited;
 - :func:`starlette_source`: the two methods of Starlette that explain the order;
-- :func:`excerpt`: one class or function of a project file, to read;
+- :func:`excerpt`: one class or function of a project file; :func:`statements`: the statements naming a word;
 - :func:`summary`: the measurements of the broken app and of the fixed one, side by side.
 
 Each experiment uses an API key of its own (with a suffix unique to the run), so every key
@@ -39,6 +39,7 @@ FRONTEND = "http://localhost:5173"  # the app's own web frontend
 OTHER_SITE = "https://attacker.example"  # any other web site a logged-in user happens to visit
 TOO_BIG = "/api/products/99999999999"  # out of int32 range in the query: an unhandled error, a 500
 RUN = secrets.token_hex(3)
+FRAMEWORK = "Starlette's and FastAPI's own"
 
 
 def _key(name: str) -> str:
@@ -78,13 +79,17 @@ class Stack(_Shown):
         return [name for name in self.chain if name in self.listed]
 
     def table(self) -> labkit.Table:
-        rows, index = [], 0
+        """One row per layer of the app's own; the framework's layers between them grouped in one row."""
+        rows: list[tuple[str, str]] = []
+        index = 0
         for layer in self.chain:
             if index < len(self.listed) and layer == self.listed[index]:
                 rows.append((layer, f"user_middleware[{index}]"))
                 index += 1
+            elif rows and rows[-1][1] == FRAMEWORK:
+                rows[-1] = (f"{rows[-1][0]} > {layer}", FRAMEWORK)
             else:
-                rows.append((layer, "(Starlette's or FastAPI's own)"))
+                rows.append((layer, FRAMEWORK))
         return _table(("a request passes, outermost first", "from"), [*rows, ("(the routes)", "")])
 
 
@@ -189,6 +194,11 @@ class Cors(_Shown):
 
     def granted(self, request: str) -> str:
         return self.rows[request][1]
+
+    @property
+    def other_site(self) -> list[tuple[str, str]]:
+        """(Access-Control-Allow-Origin, Access-Control-Allow-Credentials) of each request from the other site."""
+        return [(origin, credentials) for name, (_, origin, credentials) in self.rows.items() if OTHER_SITE in name]
 
     @property
     def other_site_granted(self) -> bool:
@@ -373,6 +383,46 @@ def excerpt(lab: labkit.Lab, path: str, name: str) -> labkit.Code:
     )
     lines = source.splitlines()[node.lineno - 1 : node.end_lineno]
     return labkit.Code(f"{path}: {name}", "\n".join(lines), path)
+
+
+def statements(lab: labkit.Lab, path: str, *words: str) -> labkit.Code:
+    """The statements of the project file ``path`` that contain one of ``words``, numbered, as written.
+
+    With each, the comment lines just above it and the first line of each ``def`` or ``if`` it sits
+    in; ``...`` marks the lines left out (blank ones between two shown are kept).
+    """
+    source = (lab.workdir / path).read_text()
+    lines = source.splitlines()
+    keep: set[int] = set()
+
+    def visit(node: ast.AST, headers: list[int]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.stmt):
+                continue
+            compound = isinstance(child, (ast.If, ast.FunctionDef, ast.AsyncFunctionDef, ast.With, ast.AsyncWith))
+            if compound:
+                visit(child, [*headers, child.lineno])
+                continue
+            segment = "\n".join(lines[child.lineno - 1 : child.end_lineno])
+            if any(word in segment for word in words):
+                keep.update(range(child.lineno, (child.end_lineno or child.lineno) + 1), headers)
+                above = child.lineno - 1
+                while above >= 1 and lines[above - 1].lstrip().startswith("#"):
+                    keep.add(above)
+                    above -= 1
+
+    visit(ast.parse(source), [])
+    shown: list[str] = []
+    previous = 0
+    for number in sorted(keep):
+        gap = range(previous + 1, number)
+        if previous and gap and all(not lines[n - 1].strip() for n in gap):
+            shown.extend("" for _ in gap)
+        elif previous and gap:
+            shown.append("...")
+        shown.append(f"{number:3d}  {lines[number - 1]}")
+        previous = number
+    return labkit.Code(f"{path}: the statements with {', '.join(words)}", "\n".join(shown), path)
 
 
 def summary(broken: Sequence[Any], fixed: Sequence[Any]) -> labkit.Table:

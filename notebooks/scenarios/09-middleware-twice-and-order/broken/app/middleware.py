@@ -134,12 +134,10 @@ class RequestIdMiddleware:
 
 
 class ErrorResponseMiddleware:
-    """Sends the 500 for an unhandled exception itself, then raises the exception again.
+    """Sends the 500 of an unhandled exception itself, from inside the stack, then raises it again.
 
-    Meant to be the innermost layer. Starlette's own 500 comes from ServerErrorMiddleware,
-    outside every middleware of the app, so it gets none of their headers. Sent from here, the
-    500 leaves through every layer outside this one; raising again keeps uvicorn's traceback in
-    the log (ServerErrorMiddleware sees a response already started and sends nothing).
+    Raising again keeps uvicorn's traceback in the log: ServerErrorMiddleware, outside every
+    middleware of the app, sees a response already started and sends nothing of its own.
     """
 
     def __init__(self, app: ASGIApp) -> None:
