@@ -69,7 +69,9 @@ def usage_written_once(ctx: Context) -> None:
     hints=(
         "Which middleware meets a request first: the one added first or the one added last?",
         "The last add_middleware is the outermost. Build the stack in one list, outermost first: "
-        "FastAPI(middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(Usage), ...]).",
+        "FastAPI(..., middleware=[Middleware(SecurityHeadersMiddleware), Middleware(CORSMiddleware, ...), "
+        "Middleware(RateLimitMiddleware, ...), Middleware(UsageMiddleware)]) "
+        "(from starlette.middleware import Middleware).",
     ),
 )
 def limiter_before_database_work(ctx: Context) -> None:
