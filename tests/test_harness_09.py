@@ -117,12 +117,8 @@ def test_a_flag_that_adds_middleware_at_startup_stops_the_app(lab: labkit.Lab) -
     assert fixed.table().rows == (("served", "True"),)
 
 
-def test_the_sources_shown_come_from_starlette_and_the_project(lab: labkit.Lab) -> None:
+def test_the_sources_shown_come_from_the_project(lab: labkit.Lab) -> None:
     harness = lab.harness
-    source = harness.starlette_source()
-    assert "self.user_middleware.insert(0, Middleware(" in source.text
-    assert "Cannot add middleware after an application has started" in source.text
-    assert "self.middleware_stack = self.build_middleware_stack()" in source.text
     piece = harness.excerpt(lab, "app/middleware.py", "ErrorResponseMiddleware")
     assert piece.text.startswith("class ErrorResponseMiddleware:") and piece.text.rstrip().endswith("raise")
     shown = harness.statements(lab, "app/main.py", "add_middleware", "FastAPI(").text

@@ -8,7 +8,6 @@ learner's copy and the reference walk-through's copy are measured the same way.
 - :class:`Catalog`: the app under uvicorn (``RATE_LIMIT=5``), and the requests the notebook sends it:
   :meth:`Catalog.one_request`, :meth:`Catalog.flood`, :meth:`Catalog.responses`, :meth:`Catalog.cors`;
 - :func:`start`: one start of the app with a feature flag: it serves, or how it exited;
-- :func:`starlette_source`: the two methods of Starlette that explain the order;
 - :func:`excerpt`: one class or function of a project file; :func:`statements`: the statements naming a word;
 - :func:`summary`: the measurements of the broken app and of the fixed one, side by side.
 
@@ -19,7 +18,6 @@ starts with an empty rate-limit window and no usage row.
 from __future__ import annotations
 
 import ast
-import inspect
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
 
 import labkit
 from labkit.checking import app_error, run_json, start_once
@@ -365,12 +362,6 @@ def start(lab: labkit.Lab, **env: str) -> Started:
 
 
 # -- reading ----------------------------------------------------------------------------------------------
-
-
-def starlette_source() -> labkit.Code:
-    """``Starlette.add_middleware`` and ``Starlette.__call__``, from the installed Starlette."""
-    text = inspect.getsource(Starlette.add_middleware) + "\n" + inspect.getsource(Starlette.__call__)
-    return labkit.Code("starlette/applications.py (installed)", inspect.cleandoc("\n" + text), "starlette.py")
 
 
 def excerpt(lab: labkit.Lab, path: str, name: str) -> labkit.Code:
