@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
 
 from app.db import close_db, get_engine, init_db
+# TODO(6): app/middleware.py has an ErrorResponseMiddleware, ready to wire in
 from app.middleware import (
     RateLimitMiddleware,
     RequestIdMiddleware,
@@ -27,7 +28,7 @@ RATE_LIMIT = int(os.environ.get("RATE_LIMIT", "20"))  # per API key (or address)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await init_db()
-    if os.environ.get("REQUEST_IDS") == "1":
+    if os.environ.get("REQUEST_IDS") == "1":  # TODO(4)
         app.add_middleware(RequestIdMiddleware)  # switched on once the app is up
     yield
     await close_db()
@@ -35,12 +36,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="catalog", lifespan=lifespan)
 
-# Middleware, in the order a request should meet it:
+# Middleware, in the order a request should meet it:  TODO(2) TODO(3)
 # security headers first, then CORS, then the rate limit, then usage billing.
 app.add_middleware(SecurityHeadersMiddleware)
 app.add_middleware(
     CORSMiddleware,
-    allow_origins=["*"],  # was [FRONTEND_ORIGIN]; "*" ended the CORS errors on preview deployments
+    allow_origins=["*"],  # TODO(5) was [FRONTEND_ORIGIN]; "*" ended the CORS errors on preview deployments
     allow_credentials=True,
     allow_methods=["*"],
     allow_headers=["*"],
@@ -73,4 +74,4 @@ async def product(product_id: int) -> dict[str, object]:
 
 
 # Performance: usage billing must see every request, so it is registered here as well.
-app.add_middleware(UsageMiddleware)
+app.add_middleware(UsageMiddleware)  # TODO(1)

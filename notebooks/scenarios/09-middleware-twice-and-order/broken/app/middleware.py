@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import get_engine
@@ -131,3 +131,32 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class ErrorResponseMiddleware:
+    """Sends the 500 of an unhandled exception itself, from inside the stack, then raises it again.
+
+    Raising again keeps uvicorn's traceback in the log: ServerErrorMiddleware, outside every
+    middleware of the app, sees a response already started and sends nothing of its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception:
+            if not started:  # nothing sent yet: the 500 is ours to send
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
