@@ -214,8 +214,11 @@ class Budget:
     others: int  # client connections that are not the app's (labkit's admin session is one)
 
     def share(self, processes: int, headroom: int = 0) -> int:
-        """Connections each of ``processes`` may hold: (max_connections - reserved - others - headroom) // processes."""
-        return (self.max_connections - self.superuser_reserved - self.reserved - self.others - headroom) // processes
+        """A process's share, as the fixed app computes it: (max_connections - reserved - headroom) // processes.
+
+        The headroom covers the others (``others``: psql, migrations, monitoring, labkit).
+        """
+        return (self.max_connections - self.superuser_reserved - self.reserved - headroom) // processes
 
 
 def budget(pg: labkit.Postgres) -> Budget:
@@ -305,8 +308,13 @@ class Processes:
     label: str
     loads: tuple[labkit.LoadResult, ...]
     trace: tuple[tuple[float, int], ...]  # (seconds, the app's connections on the server)
-    errors: tuple[str, ...]  # the SQLAlchemy errors the processes logged
+    logged: tuple[tuple[str, ...], ...]  # the SQLAlchemy errors each process logged
     sized: tuple[str, ...]  # what each process logged about its pool (the fixed app logs its budget)
+
+    @property
+    def errors(self) -> set[str]:
+        """Every distinct SQLAlchemy error either process logged."""
+        return {line for lines in self.logged for line in lines}
 
     @property
     def peak(self) -> int:
@@ -329,8 +337,8 @@ class Processes:
         return labkit.Table(
             ("process", "outcomes", "peak connections of both", "errors logged"),
             tuple(
-                (str(i), str(dict(sorted(load.outcomes.items()))), str(self.peak), str(dict(Counter(self.errors))))
-                for i, load in enumerate(self.loads, start=1)
+                (str(i), str(dict(sorted(load.outcomes.items()))), str(self.peak), str(dict(Counter(lines))))
+                for i, (load, lines) in enumerate(zip(self.loads, self.logged, strict=True), start=1)
             ),
         )
 
@@ -354,13 +362,13 @@ def two_processes(
         ]
         trace = _sample_connections(lab.pg, *running)
         loads = tuple(r.result() for r in running)
-        errors = tuple(e for p, load in zip(pair, loads, strict=True) for e in logged_errors(p, at_least=load.errors))
+        logged = tuple(tuple(logged_errors(p, at_least=load.errors)) for p, load in zip(pair, loads, strict=True))
         sized = tuple(line for p in pair for line in p.logs().splitlines() if line.startswith("INFO:     app.db:"))
     finally:
         for p in pair:
             p.kill()  # SIGKILL: the kernel closes its connections all the same
         lab.pg.connections(APP, wait_for=0)
-    return Processes(label, loads, trace, errors, sized)
+    return Processes(label, loads, trace, logged, sized)
 
 
 def plot_processes(*runs: Processes, slots: int, share: int) -> Figure:
