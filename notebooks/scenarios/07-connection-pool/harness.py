@@ -712,12 +712,15 @@ def start_against_silent(lab: labkit.Lab, env: dict[str, str]) -> dict[str, Any]
     """Start the app (its lifespan, then GET /orders/1) against a silent database, in a child process.
 
     ``start_against_silent.py`` (also the check's) prints how it ended: ``{"outcome": "refused to
-    start (TimeoutError)" | "answered 500", "seconds": ...}``; a child still waiting after
-    :data:`CONNECT_PATIENCE` seconds is stopped and reported as ``{"outcome": "no answer"}``.
+    start (TimeoutError)" | "answered 500" | "still waiting after 10 s", "seconds": ...}``, its clock
+    started once the app was imported; a child that has not said so after :data:`CONNECT_PATIENCE`
+    seconds is stopped and reported as ``{"outcome": "no answer"}``.
     """
     with _silent_server() as silent:
         url = make_url(lab.pg.url("asyncpg")).set(port=silent).render_as_string(hide_password=False)
         try:
-            return dict(run_json(lab, START_AGAINST_SILENT, timeout=CONNECT_PATIENCE, env={**env, "DATABASE_URL": url}))
+            return dict(
+                run_json(lab, START_AGAINST_SILENT, "10", timeout=CONNECT_PATIENCE, env={**env, "DATABASE_URL": url})
+            )
         except ChildTimeout:
             return {"outcome": "no answer", "seconds": CONNECT_PATIENCE}
