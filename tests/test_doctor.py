@@ -142,11 +142,7 @@ SCENARIO_FINDINGS: dict[str, set[tuple[str, str]]] = {
     },
     "05-async-session-pitfalls": {("raw-sql-string", "app/main.py"), ("session-not-closed", "app/db.py")},
     "06-testing-async-backends": {("engine-at-import", "app/db.py")},
-    "07-connection-pool": {
-        ("engine-at-import", "app/db.py"),
-        ("oversized-pool", "app/db.py"),
-        ("session-not-closed", "app/main.py"),
-    },
+    "07-connection-pool": {("engine-at-import", "app/db.py"), ("oversized-pool", "app/db.py")},
     "08-health-and-outages": {("health-check-always-ok", "app/main.py")},
     "09-middleware-twice-and-order": {
         ("duplicate-middleware", "app/main.py"),

@@ -1,7 +1,9 @@
 """07: the orders API judged by how it uses its connection pool over real HTTP, not by how it is written.
 
 Served once with the exercise's settings: a pool that asks for 10 + 10 connections, APP_PROCESSES such
-that the server's limit leaves about 3 per process, QUERY_TIMEOUT=1 and CONNECT_TIMEOUT=1.
+that the server's limit leaves about 3 per process, QUERY_TIMEOUT=1 and CONNECT_TIMEOUT=1. The core
+requirement is notebook 07's (the pool sized from the server); the stretch ones are measured in deep
+dive 07a (dead connections and waits without an end).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from labkit.checking import (
 APP = "orders-api"  # the application_name the app sets on its connections
 # seconds to give up on a silent database: CONNECT_TIMEOUT=1 plus a start on a busy machine (broken: 60)
 CONNECT_PATIENCE = 20.0
-MISSING = range(9001, 9007)  # order ids that do not exist: six 404s
+# ... of which the app gets this many once imported (importing is the slow part of a busy start)
+WAIT_AFTER_IMPORT = 10.0
 SCHEMA = (
     "create table if not exists orders (id int primary key, item varchar(100) not null, quantity int not null)",
     "insert into orders select g, 'item ' || g, g % 5 + 1 from generate_series(1, 20) g on conflict do nothing",
@@ -76,29 +79,6 @@ def _served(ctx: Context) -> AppServer:
     edit="app/db.py",
     step=1,
     hints=(
-        "Ask for an order that does not exist, then look at pg_stat_activity: what state is the app's connection in?",
-        "Close the session on every path: a yield dependency with async with SessionLocal() as session, "
-        "instead of a scoped session that the 404 path never removes.",
-    ),
-)
-def not_found_gives_connection_back(ctx: Context) -> None:
-    """Requests for orders that do not exist give their connection back."""
-    srv = _served(ctx)
-    for order_id in MISSING:
-        status = srv.get(f"/orders/{order_id}", timeout=15).status_code
-        assert status == 404, f"GET /orders/{order_id} (no such order) answered {status}, not 404: {app_error(srv)}"
-    left = ctx.pg.connections(APP, state="idle in transaction", wait_for=0, timeout=0.5)
-    assert left == 0, (
-        f"After {len(MISSING)} requests for missing orders, {left} connection(s) of the app are still "
-        "'idle in transaction': the 404 path never gives its session back."
-    )
-
-
-@requirement(
-    core=True,
-    edit="app/db.py",
-    step=2,
-    hints=(
         "Multiply the pool (pool_size + max_overflow) by APP_PROCESSES: does it fit in the server's max_connections?",
         "At startup, read max_connections and the reserved slots (SHOW or current_setting), divide by APP_PROCESSES, "
         "and cap pool_size + max_overflow by the result.",
@@ -122,7 +102,7 @@ def pool_fits_the_server(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="app/db.py",
-    step=3,
+    step=2,
     hints=(
         "PostgreSQL restarted (or a failover happened): what does the pool hand out next?",
         "pool_pre_ping=True tests each connection as it leaves the pool and replaces a dead one.",
@@ -147,7 +127,7 @@ def survives_terminated_connections(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="app/db.py",
-    step=4,
+    step=3,
     hints=(
         "Another session holds a lock on the orders table: how long does the app's query wait?",
         "Bound it on the server: statement_timeout from QUERY_TIMEOUT (connect_args server_settings), "
@@ -162,7 +142,7 @@ def query_wait_is_bounded(ctx: Context) -> None:
     try:
         began = time.monotonic()
         try:
-            outcome = str(srv.get("/orders/1", timeout=8).status_code)
+            outcome = str(srv.get("/orders/1", timeout=5).status_code)  # past 5 s it fails anyway
         except httpx.TimeoutException:
             outcome = "no answer"
         waited = time.monotonic() - began
@@ -179,7 +159,7 @@ def query_wait_is_bounded(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="app/db.py",
-    step=4,
+    step=3,
     hints=(
         "A database address that accepts TCP and never answers: how long does asyncpg wait to connect?",
         "asyncpg waits 60 s by default: pass timeout= (from CONNECT_TIMEOUT) in connect_args.",
@@ -193,14 +173,16 @@ def connect_wait_is_bounded(ctx: Context) -> None:
         silent.listen(16)
         url = make_url(ctx.pg.url("asyncpg")).set(port=silent.getsockname()[1])
         try:
-            run_json(
+            ended = run_json(
                 ctx.lab,
                 START_AGAINST_SILENT,
+                str(WAIT_AFTER_IMPORT),
                 timeout=CONNECT_PATIENCE,
                 env={**env, "DATABASE_URL": url.render_as_string(hide_password=False)},
             )
         except ChildTimeout:
-            raise AssertionError(
-                f"With a database that accepts TCP but never answers and CONNECT_TIMEOUT=1, the app neither refused to "
-                f"start nor answered within {CONNECT_PATIENCE:.0f} s."
-            ) from None
+            ended = {"outcome": f"no answer within {CONNECT_PATIENCE:.0f} s"}
+        assert not ended["outcome"].startswith(("still waiting", "no answer")), (
+            "With a database that accepts TCP but never answers and CONNECT_TIMEOUT=1, the app neither refused to "
+            f"start nor answered: {ended['outcome']}."
+        )

@@ -1,9 +1,9 @@
 """Database wiring: the engine, its pool, and the session each request uses."""
 
 import os
-from asyncio import current_task
+from collections.abc import AsyncIterator
 
-from sqlalchemy.ext.asyncio import async_scoped_session, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 APPLICATION_NAME = "orders-api"  # shows up in pg_stat_activity
 
@@ -22,6 +22,10 @@ engine = create_async_engine(
     connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
 )
 
-# One session per request, the way a thread-local session works in a sync app:
-# here the scope is the asyncio task that serves the request.
-Session = async_scoped_session(async_sessionmaker(engine, expire_on_commit=False), scopefunc=current_task)
+SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_db() -> AsyncIterator[AsyncSession]:
+    """One session per request, closed when the request ends, whichever way it ends."""
+    async with SessionLocal() as session:
+        yield session

@@ -3,11 +3,12 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import QueuePool
 
-from app.db import Session, engine
+from app.db import engine, get_db
 from app.models import Order
 
 REPORT_SECONDS = 0.2  # stands in for a report that scans a large table
@@ -28,23 +29,18 @@ async def health() -> dict[str, str]:
 
 
 @app.get("/orders/{order_id}")
-async def get_order(order_id: int) -> dict[str, int | str]:
-    session = Session()
+async def get_order(order_id: int, session: AsyncSession = Depends(get_db)) -> dict[str, int | str]:
     order = await session.get(Order, order_id)
     if order is None:
         raise HTTPException(status_code=404, detail="no such order")
-    answer: dict[str, int | str] = {"id": order.id, "item": order.item, "quantity": order.quantity}
-    await Session.remove()
-    return answer
+    return {"id": order.id, "item": order.item, "quantity": order.quantity}
 
 
 @app.get("/report")
-async def report() -> dict[str, int]:
-    session = Session()
+async def report(session: AsyncSession = Depends(get_db)) -> dict[str, int]:
     row = (await session.execute(
         select(func.count(Order.id), func.coalesce(func.sum(Order.quantity), 0), func.pg_sleep(REPORT_SECONDS))
     )).one()
-    await Session.remove()
     return {"orders": row[0], "items": row[1]}
 
 
