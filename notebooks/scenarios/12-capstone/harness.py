@@ -131,7 +131,7 @@ class Drill:
         )
 
     def table(self) -> labkit.Table:
-        health = ", ".join(f"{path} {status}" for path, status in self.health.items() if status != "404")
+        health = ", ".join(f"{path} {status}" for path, status in self.health.items())
         return labkit.Table(
             ("step of the drill", self.label),
             (
@@ -141,7 +141,7 @@ class Drill:
                 ("idle in the pool at the quiet restart", str(self.idle_before_restart)),
                 (f"{AFTER} x GET /questions after it, {RATE}/s", _outcomes(self.after)),
                 ("the first 5 after the restart", " ".join(self.first_after)),
-                ("PostgreSQL stopped: health", health + (" (body: unhealthy)" if self.unhealthy_body else "")),
+                ("PostgreSQL stopped: GET", health + (" (/health's body: unhealthy)" if self.unhealthy_body else "")),
                 ("Ctrl+C: exit code, connections left", f"{self.exit_code}, {self.left} (baseline {self.baseline})"),
             ),
         )
