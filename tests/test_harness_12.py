@@ -87,3 +87,19 @@ def test_the_doctor_names_five_rules_on_the_broken_project_and_none_on_the_refer
         lab.apply()
     fixed = harness.doctor(lab, "--app", "app.main:app")
     assert fixed.exit_code == 0 and fixed.rules == [] and "lifespan: yes" in fixed.report
+
+
+def test_the_sweep_finds_each_capstone_rule_in_an_earlier_scenario_and_nothing_once_fixed() -> None:
+    harness = labkit.Scenario.load(SCENARIO).module("harness")
+    found = harness.sweep()
+    assert set(found.broken) == set(labkit.scenarios()) and found.broken["12-capstone"] == [
+        "duplicate-middleware",
+        "engine-at-import",
+        "hardcoded-db-password",
+        "health-check-always-ok",
+        "on-event",
+    ]
+    assert all(found.homes(rule) for rule in found.broken["12-capstone"])
+    assert found.homes("on-event") == ["02-lifespan-and-shutdown"]
+    assert all(rules == [] for rules in found.fixed.values())
+    assert len(found.table().rows) == len(found.broken)

@@ -11,6 +11,9 @@ copy and the reference walk-through's copy are measured the same way.
   second app does it), then the project's own suite in that process (``runner.py``, which the check
   runs too);
 - :func:`doctor`: ``labkit doctor`` on the project, what it printed and the rules it found.
+
+The doctor over the whole workbook (deep dive 12a):
+- :func:`sweep`: the rules found in every scenario's broken project and in its reference.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,3 +354,48 @@ def doctor(lab: labkit.Lab, *args: str) -> Doctor:
         exit_code = labkit.command(["doctor", str(lab.workdir), *args])
     rules = sorted({finding.rule for finding in scan(lab.workdir).findings})
     return Doctor(exit_code, printed.getvalue().strip(), rules)
+
+
+# -- the doctor over the workbook (deep dive 12a) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The doctor's rules per scenario: in its broken project, and once every step of its fix is in."""
+
+    broken: dict[str, list[str]]
+    fixed: dict[str, list[str]]
+
+    def homes(self, rule: str) -> list[str]:
+        """The scenarios before the capstone whose broken project has ``rule``."""
+        return [name for name, rules in self.broken.items() if rule in rules and name != "12-capstone"]
+
+    def table(self) -> labkit.Table:
+        return labkit.Table(
+            ("scenario", "rules in the broken project", "after its steps"),
+            tuple(
+                (name, ", ".join(rules) or "-", ", ".join(self.fixed[name]) or "-")
+                for name, rules in self.broken.items()
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return str(self.table())
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+
+def sweep() -> Sweep:
+    """The doctor's scan over the broken project of every scenario, then over a copy of it with every step
+    applied (in a temporary folder: no work copy is touched)."""
+    broken: dict[str, list[str]] = {}
+    fixed: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="labkit-12a-") as tmp:
+        for name in labkit.scenarios():
+            broken[name] = sorted({f.rule for f in scan(labkit.Scenario.load(name).broken).findings})
+            with labkit.Lab(name, workdir=Path(tmp) / name) as lab:
+                for _ in lab.scenario.steps:
+                    lab.apply()
+                fixed[name] = sorted({f.rule for f in scan(lab.workdir).findings})
+    return Sweep(broken, fixed)
