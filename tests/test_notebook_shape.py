@@ -24,7 +24,6 @@ SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routin
 NOT_YET = {
     "08-health-and-outages": "issue 16",
     "10-one-app-one-database": "issue 17",
-    "12-capstone": "issue 17",
 }
 MUTATING = {"reset", "apply", "solve"}
 

@@ -70,8 +70,8 @@ def _runner(ctx: Context) -> str:
     timeout=150,
     hints=(
         "Start and stop the app twice in one Python process: who closes the first engine's pool?",
-        "Build the app in create_app(settings) with a lifespan that creates the engine before yield "
-        "and awaits engine.dispose() after it.",
+        "Give FastAPI(lifespan=...) a lifespan that sets up the database before yield and awaits "
+        "engine.dispose() after it (the reference goes further: create_app(settings) builds the engine there).",
     ),
 )
 def stops_cleanly(ctx: Context) -> None:
@@ -120,7 +120,7 @@ def pool_fits_the_server(ctx: Context) -> None:
 
 
 @requirement(
-    core=False,
+    core=True,
     edit="app/database.py",
     step=4,
     hints=(
@@ -144,7 +144,7 @@ def survives_restart(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="app/routes.py",
-    step=4,
+    step=5,
     hints=(
         "Stop PostgreSQL and ask the health routes: which answer does a load balancer read?",
         "/health/live touches nothing; /health/ready runs select 1 under asyncio.wait_for and answers 503 "
@@ -173,7 +173,7 @@ def ready_says_503(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="app/main.py",
-    step=5,
+    step=6,
     hints=(
         "Count the Server-Timing headers of one response: how many times does TimingMiddleware run?",
         "Build the stack in one list, each class once, outermost first: "
@@ -204,7 +204,7 @@ def middleware_once_in_order(ctx: Context) -> None:
 @requirement(
     core=False,
     edit="tests/fixtures.py, pytest.ini",
-    step=6,
+    step=7,
     timeout=120,
     hints=(
         "Run python -m pytest in the project: read the first failure.",
