@@ -1,6 +1,6 @@
 """Claims from the source documents, judged by the run that measured them.
 
-A verification cell measures, asserts what it measured, then states which claim of which seed
+A verification cell measures, asserts what it measured, then states which claim of which incident report
 that settles::
 
     assert writes == 2
@@ -52,7 +52,7 @@ _SHOWN = {
     NO_EFFECT: "NO MEASURABLE EFFECT on today's versions",
 }
 _LINE = re.compile(
-    r'^claim \(seed (?P<seed>\d{3})\): "(?P<says>[^"]+)" -> '
+    r'^claim \(incident report (?P<report>\d{3})\): "(?P<says>[^"]+)" -> '
     r"(?P<shown>" + "|".join(re.escape(shown) for shown in _SHOWN.values()) + r"): (?P<evidence>.+)$"
 )
 # What would change from run to run (or be masked by tests/nbval_sanitize.cfg before nbval compares).
@@ -81,28 +81,28 @@ def report_names() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of one seed and what the run made of it."""
+    """One claim of one incident report and what the run made of it."""
 
-    seed: str  # "000" ... "004"
-    says: str  # the claim, short, in the seed's sense (quoted in the line)
+    report: str  # "000" ... "004"
+    says: str  # the claim, short, in the report's sense (quoted in the line)
     verdict: ClaimVerdict
     evidence: str  # what was measured, one line
 
     def text(self) -> str:
         """The line nbval compares and the ledger parses."""
-        return f'claim (seed {self.seed}): "{self.says}" -> {_SHOWN[self.verdict]}: {self.evidence}'
+        return f'claim (incident report {self.report}): "{self.says}" -> {_SHOWN[self.verdict]}: {self.evidence}'
 
     def html(self) -> str:
         badge = _SHOWN[self.verdict].split(" on ")[0]
         return (
             f'<div style="margin:4px 0" title="every claim and its verdict: docs/claims.md">'
             f'<span style="background:{_BADGE[self.verdict]};color:#fff;border-radius:3px;padding:1px 6px;'
-            f'font-weight:600">{html.escape(badge)}</span> the {report_names()[self.seed]} (seed {self.seed}) says: '
+            f'font-weight:600">{html.escape(badge)}</span> the {report_names()[self.report]} (incident report {self.report}) says: '
             f"&ldquo;{html.escape(self.says)}&rdquo;. Measured: {html.escape(self.evidence)}</div>"
         )
 
     def as_json(self) -> dict[str, str]:
-        return {"seed": self.seed, "says": self.says, "verdict": self.verdict, "evidence": self.evidence}
+        return {"report": self.report, "says": self.says, "verdict": self.verdict, "evidence": self.evidence}
 
     def bundle(self) -> dict[str, object]:
         """The display data: the text line, the badge, and the JSON form."""
@@ -112,7 +112,7 @@ class Claim:
         return self.text()
 
 
-def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Claim:
+def make_claim(report: str, says: str, *, holds: bool | str, evidence: str) -> Claim:
     """A checked :class:`Claim`; raises ``TypeError``/``ValueError`` on anything the ledger cannot use."""
     if type(holds) is bool:  # not 0/1, not numpy.bool_: a measured comparison gives a bool
         verdict: ClaimVerdict = "holds" if holds else "false"
@@ -121,8 +121,8 @@ def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Cla
     else:
         words = ", ".join(repr(word) for word in VERDICT_WORDS)
         raise TypeError(f"holds must be True, False or one of {words}, not {holds!r}")
-    if seed not in report_names():
-        raise ValueError(f"seed must be one of {', '.join(report_names())}, not {seed!r}")
+    if report not in report_names():
+        raise ValueError(f"report must be one of {', '.join(report_names())}, not {report!r}")
     for name, value, limit in (("says", says, MAX_SAYS), ("evidence", evidence, MAX_EVIDENCE)):
         if not isinstance(value, str) or not value.strip() or value != value.strip() or "\n" in value:
             raise ValueError(f"{name} must be one non-empty line without surrounding spaces: {value!r}")
@@ -135,11 +135,11 @@ def make_claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> Cla
         raise ValueError(f"says is shown in double quotes; use `backticks` or 'single quotes' inside: {says!r}")
     if verdict == DEPENDS and not re.search(r"\d+\.\d+", evidence):
         raise ValueError(f"a claim that depends on the version must say which versions: {evidence!r}")
-    return Claim(seed, says, verdict, evidence)
+    return Claim(report, says, verdict, evidence)
 
 
-def claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> None:
-    """Show the verdict on one claim of a seed, right after the asserts that measured it.
+def claim(report: str, says: str, *, holds: bool | str, evidence: str) -> None:
+    """Show the verdict on one claim of an incident report, right after the asserts that measured it.
 
     ``holds`` is the measured outcome: ``True`` (the claim holds on today's versions), ``False``
     (it does not), ``"depends on version"`` (with the versions named in ``evidence``), ``"holds in
@@ -147,7 +147,7 @@ def claim(seed: str, says: str, *, holds: bool | str, evidence: str) -> None:
     (the claimed effect is within what the measurement cannot tell apart). Returns
     nothing, so that a call on a cell's last line shows the claim once.
     """
-    checked = make_claim(seed, says, holds=holds, evidence=evidence)
+    checked = make_claim(report, says, holds=holds, evidence=evidence)
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -165,4 +165,4 @@ def parse(line: str) -> Claim | None:
     if match is None:
         return None
     verdict = next(v for v, shown in _SHOWN.items() if shown == match["shown"])
-    return make_claim(match["seed"], match["says"], holds=_HOLDS[verdict], evidence=match["evidence"])
+    return make_claim(match["report"], match["says"], holds=_HOLDS[verdict], evidence=match["evidence"])

@@ -34,8 +34,8 @@ def test_committed_ledger_is_the_generated_one() -> None:
     assert check.returncode == 0, check.stderr
 
 
-def test_every_seed_has_a_claim() -> None:
-    assert {entry.claim.seed for entry in ENTRIES} == set(report_names())
+def test_every_incident_report_has_a_claim() -> None:
+    assert {entry.claim.report for entry in ENTRIES} == set(report_names())
 
 
 def test_every_notebook_from_01_to_11_has_a_claim() -> None:
@@ -86,7 +86,7 @@ def test_claims_are_measured_asserted_and_executed(path: Path) -> None:
 def test_one_line_per_verdict() -> None:
     says, evidence = "Middleware added twice runs once", "one request made 2 usage writes"
     assert make_claim("004", says, holds=False, evidence=evidence).text() == (
-        'claim (seed 004): "Middleware added twice runs once" -> FALSE on today\'s versions: '
+        'claim (incident report 004): "Middleware added twice runs once" -> FALSE on today\'s versions: '
         "one request made 2 usage writes"
     )
     assert (
@@ -96,7 +96,7 @@ def test_one_line_per_verdict() -> None:
     )
     depends = make_claim("002", says, holds=DEPENDS, evidence="SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg")
     assert depends.text() == (
-        f'claim (seed 002): "{says}" -> DEPENDS ON VERSION: SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg'
+        f'claim (incident report 002): "{says}" -> DEPENDS ON VERSION: SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg'
     )
 
 
@@ -118,7 +118,7 @@ def test_the_line_carries_everything_the_ledger_reads() -> None:
 def test_claim_shows_the_line_outside_jupyter(capsys: pytest.CaptureFixture[str]) -> None:
     assert labkit.claim is claim
     assert claim("001", "A claim", holds=True, evidence="measured") is None
-    assert capsys.readouterr().out == 'claim (seed 001): "A claim" -> HOLDS on today\'s versions: measured\n'
+    assert capsys.readouterr().out == 'claim (incident report 001): "A claim" -> HOLDS on today\'s versions: measured\n'
 
 
 @pytest.mark.parametrize(
@@ -133,10 +133,10 @@ def test_claim_refuses_a_verdict_that_is_not_a_bool_or_a_verdict_word(holds: obj
 
 
 @pytest.mark.parametrize(
-    ("seed", "says", "evidence", "error"),
+    ("report", "says", "evidence", "error"),
     [
-        ("005", "A claim", "measured", "seed must be one of"),
-        ("3", "A claim", "measured", "seed must be one of"),
+        ("005", "A claim", "measured", "report must be one of"),
+        ("3", "A claim", "measured", "report must be one of"),
         ("003", "", "measured", "one non-empty line"),
         ("003", "A claim", "two\nlines", "one non-empty line"),
         ("003", "A claim ", "measured", "one non-empty line"),
@@ -149,9 +149,9 @@ def test_claim_refuses_a_verdict_that_is_not_a_bool_or_a_verdict_word(holds: obj
         ("003", "x" * 121, "measured", "keep it under"),
     ],
 )
-def test_claim_refuses_text_that_would_drift_or_break_the_line(seed: str, says: str, evidence: str, error: str) -> None:
+def test_claim_refuses_text_that_would_drift_or_break_the_line(report: str, says: str, evidence: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
-        claim(seed, says, holds=True, evidence=evidence)
+        claim(report, says, holds=True, evidence=evidence)
 
 
 def test_depends_on_version_names_the_versions() -> None:
@@ -186,7 +186,7 @@ def test_the_generator_reads_outputs_and_refuses_what_it_cannot_trust(tmp_path: 
         ledger.collect(tmp_path)
 
 
-def test_rendered_rows_are_grouped_by_seed_and_link_the_notebook() -> None:
+def test_rendered_rows_are_grouped_by_report_and_link_the_notebook() -> None:
     entries = [ledger.Entry(make_claim("004", "Pipes | in text", holds=False, evidence="a | b"), "09-x.ipynb", 3)]
     page = ledger.render(entries, {name: "1.0" for name in ledger.PINNED}, "3.11")
     assert "## Incident report 004" in page and "No claim of this incident report is tested yet." in page
@@ -205,7 +205,7 @@ def test_the_third_verdict_words_read_the_same_in_the_line_and_the_ledger(
 ) -> None:
     made = make_claim("003", "Disabling `pool_pre_ping` improves performance", holds=holds, evidence="measured")
     assert made.verdict == holds
-    assert made.text() == f'claim (seed 003): "{made.says}" -> {line_word}: measured'
+    assert made.text() == f'claim (incident report 003): "{made.says}" -> {line_word}: measured'
     assert parse(made.text()) == made
     assert f">{line_word.split(' on ')[0]}</span>" in made.html()
     # the ledger shows the verdict in the same words, lower case, and explains it in the legend
@@ -249,7 +249,7 @@ _MEASURED = {"report": "000", "line": 1, "quote": "q", "claim": "c", "status": "
 def test_every_notebook_claim_has_an_audit_entry_and_every_measured_entry_a_claim() -> None:
     assert ledger.reconcile(ENTRIES, AUDIT) == AUDIT
     named = {entry.key for entry in AUDIT if entry.status == "measured"}
-    assert {(entry.claim.seed, entry.claim.says) for entry in ENTRIES} == named
+    assert {(entry.claim.report, entry.claim.says) for entry in ENTRIES} == named
 
 
 def test_reconcile_refuses_a_notebook_claim_the_audit_does_not_name() -> None:

@@ -165,7 +165,7 @@ def load_audit(path: Path, root: Path = ROOT) -> list[AuditEntry]:
 
 def reconcile(entries: list[Entry], audit: list[AuditEntry]) -> list[AuditEntry]:
     """The audit, once every notebook claim has an audit entry and every measured entry names a notebook claim."""
-    stated = {(entry.claim.seed, entry.claim.says) for entry in entries}
+    stated = {(entry.claim.report, entry.claim.says) for entry in entries}
     named = {entry.key for entry in audit if entry.status == "measured"}
     problems = [
         f"report {report} claim {says!r} is stated in a notebook but has no measured entry in {AUDIT.name}"
@@ -198,7 +198,7 @@ def collect(root: Path = ROOT) -> list[Entry]:
     entries = [entry for path in notebooks(root) for entry in claims_in(path)]
     seen: dict[tuple[str, str], Entry] = {}
     for entry in entries:
-        key = (entry.claim.seed, entry.claim.says)
+        key = (entry.claim.report, entry.claim.says)
         if key in seen:
             raise LedgerError(
                 f"report {key[0]} claim {key[1]!r} is stated twice: in {seen[key].notebook} "
@@ -244,7 +244,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
     """The ledger page; with the audit, its counts and the claims still open."""
     totals = Counter(entry.claim.verdict for entry in entries)
     notebooks_used = sorted({entry.notebook for entry in entries})
-    reports_used = {entry.claim.seed for entry in entries}
+    reports_used = {entry.claim.report for entry in entries}
     sources: dict[tuple[str, str], list[AuditEntry]] = {}  # the report lines each notebook claim measures
     for source in audit or []:
         if source.status == "measured":
@@ -289,7 +289,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
     if audit is not None:
         lines += _audit_summary(audit)
     for number, report in reports().items():
-        rows = [entry for entry in entries if entry.claim.seed == number]
+        rows = [entry for entry in entries if entry.claim.report == number]
         lines += [
             "",
             f"## Incident report {number}: the {report['name']}",
@@ -303,9 +303,9 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
         lines += ["| claim | the reports say | verdict | evidence | notebook |", "|---|---|---|---|---|"]
         for entry in rows:
             c = entry.claim
-            said = sources.get((c.seed, c.says), [])
+            said = sources.get((c.report, c.says), [])
             quotes = "; ".join(
-                f"{'' if source.report == c.seed else f'report {source.report}, '}line {source.line}: "
+                f"{'' if source.report == c.report else f'report {source.report}, '}line {source.line}: "
                 f"\u201c{source.quote}\u201d"
                 for source in said
             )
@@ -315,7 +315,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
                 f"| {_link(entry.notebook)} |"
             )
     not_holds = sorted(
-        (entry for entry in entries if entry.claim.verdict != "holds"), key=lambda entry: entry.claim.seed
+        (entry for entry in entries if entry.claim.verdict != "holds"), key=lambda entry: entry.claim.report
     )  # stable: notebook order within a report
     if not_holds:
         lines += [
@@ -327,7 +327,7 @@ def render(entries: list[Entry], versions: dict[str, str], python: str, audit: l
             "",
         ]
         lines += [
-            f"- report {e.claim.seed}, {SHOWN[e.claim.verdict]}: \u201c{e.claim.says}\u201d ({_link(e.notebook)})"
+            f"- report {e.claim.report}, {SHOWN[e.claim.verdict]}: \u201c{e.claim.says}\u201d ({_link(e.notebook)})"
             for e in not_holds
         ]
     if audit is not None:
