@@ -97,7 +97,8 @@ class Claim:
         return (
             f'<div style="margin:4px 0" title="every claim and its verdict: docs/claims.md">'
             f'<span style="background:{_BADGE[self.verdict]};color:#fff;border-radius:3px;padding:1px 6px;'
-            f'font-weight:600">{html.escape(badge)}</span> the {report_names()[self.report]} (incident report {self.report}) says: '
+            f'font-weight:600">{html.escape(badge)}</span> '
+            f"the {report_names()[self.report]} (incident report {self.report}) says: "
             f"&ldquo;{html.escape(self.says)}&rdquo;. Measured: {html.escape(self.evidence)}</div>"
         )
 

@@ -96,7 +96,8 @@ def test_one_line_per_verdict() -> None:
     )
     depends = make_claim("002", says, holds=DEPENDS, evidence="SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg")
     assert depends.text() == (
-        f'claim (incident report 002): "{says}" -> DEPENDS ON VERSION: SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg'
+        f'claim (incident report 002): "{says}" -> DEPENDS ON VERSION: '
+        "SQLAlchemy 2.0 reads it as psycopg2, 2.1 as psycopg"
     )
 
 
@@ -149,7 +150,9 @@ def test_claim_refuses_a_verdict_that_is_not_a_bool_or_a_verdict_word(holds: obj
         ("003", "x" * 121, "measured", "keep it under"),
     ],
 )
-def test_claim_refuses_text_that_would_drift_or_break_the_line(report: str, says: str, evidence: str, error: str) -> None:
+def test_claim_refuses_text_that_would_drift_or_break_the_line(
+    report: str, says: str, evidence: str, error: str
+) -> None:
     with pytest.raises(ValueError, match=error):
         claim(report, says, holds=True, evidence=evidence)
 
