@@ -1,0 +1,412 @@
+"""Measurements for notebook 08: one documented call each.
+
+Loaded in a notebook as ``ref.harness`` (see ``labkit.Lab.harness``); tested by
+``tests/test_harness_08.py``. The calls on the app take the lab whose project they serve, so the
+learner's copy and the reference walk-through's copy are measured the same way. Every app is served
+with its database up (failing fast at startup is notebook 02's subject) and stopped at the end.
+
+- :func:`drill`, :func:`plot`: steady traffic while PostgreSQL is stopped and started again, as the
+  users and a load balancer see it;
+- :func:`silent`: the health routes while the database is connected but answers nothing;
+- :func:`deadlines`: ``asyncio.wait_for`` against a task with ``asyncio.wait`` on a silent connection;
+- :func:`quiet_restart`: pooled connections after a restart with no traffic in between, with and
+  without ``pool_pre_ping`` (its home is deep dive 07a).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+import labkit
+from labkit.checking import controlled, load_beside
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+APP = "orders-api"  # the application_name the app sets: pg_stat_activity tells its connections apart
+RATE, PROBE_RATE = 20, 4  # requests per second: users on /orders, a load balancer on each probed route
+STOP_AT, DOWN_FOR = 1.0, 1.5  # PostgreSQL is stopped 1 s into the load and started again 1.5 s later
+IN_FLIGHT = 0.3  # a request that left shortly before the stop may still be running when the server goes
+PROBE_TIMEOUT = 1.5  # seconds a load balancer's probe waits for an answer
+COLOURS = {"200": "tab:green", "503": "tab:orange"}  # anything else (500, a time-out): red
+
+
+def _relay(pg: labkit.Postgres) -> Any:
+    """A TCP relay to the lab's server (``relay.py``): ``freeze()`` keeps connections open and passes nothing."""
+    target = make_url(pg.url("asyncpg"))
+    return load_beside(__file__, "relay.py").Relay(target.host, target.port)
+
+
+def _ask(srv: labkit.AppServer, path: str, timeout: float) -> tuple[str, float]:
+    """One GET on a fresh connection, as a probe sends it: (status code or exception name, seconds)."""
+    began = time.perf_counter()
+    try:
+        said = str(httpx.get(srv.url + path, timeout=timeout).status_code)
+    except httpx.HTTPError as exc:
+        said = type(exc).__name__
+    return said, time.perf_counter() - began
+
+
+# -- the outage drill ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Users on GET /orders and a load balancer on its routes while PostgreSQL went down and came back.
+
+    Times are seconds since the load began.
+    """
+
+    label: str
+    users: labkit.LoadResult
+    probes: dict[str, labkit.LoadResult]  # route -> what the load balancer got
+    stopped_at: float  # pg.stop() called
+    down_at: float  # pg.stop() returned: the server is gone
+    restart_at: float  # pg.start() called: the server was gone until about now
+    back_at: float  # pg.start() returned: the server answers again
+    same_process: bool  # the app never restarted: one pid, alive, one startup in its log
+
+    @property
+    def recovered_at(self) -> float:
+        """When the first GET /orders that succeeded after the server had gone down started."""
+        return min((s.started for s in self.users.samples if s.ok and s.started >= self.down_at), default=float("inf"))
+
+    def users_between(self, start: float, end: float) -> Counter[str]:
+        return Counter(s.outcome for s in self.users.samples if start <= s.started < end)
+
+    def probes_between(self, path: str, start: float, end: float) -> Counter[str]:
+        return Counter(s.outcome for s in self.probes[path].samples if start <= s.started < end)
+
+    @property
+    def users_before(self) -> Counter[str]:
+        """GET /orders sent before the outage (those still in flight at the stop left out)."""
+        return self.users_between(0, self.stopped_at - IN_FLIGHT)
+
+    @property
+    def users_during(self) -> Counter[str]:
+        """GET /orders sent from the stop until the first success after it."""
+        return self.users_between(self.stopped_at - IN_FLIGHT, self.recovered_at)
+
+    @property
+    def users_after(self) -> Counter[str]:
+        """GET /orders sent from the first success after the outage on."""
+        return self.users_between(self.recovered_at, float("inf"))
+
+    def probes_during(self, path: str) -> Counter[str]:
+        """What the load balancer got on ``path`` while the server was certainly down."""
+        return self.probes_between(path, self.down_at, self.restart_at)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self.table())
+
+    def table(self) -> labkit.Table:
+        """One row per window: what the users got, and what the load balancer saw."""
+
+        def said(counts: Counter[str]) -> str:
+            return ", ".join(f"{outcome}: {n}" for outcome, n in sorted(counts.items())) or "-"
+
+        windows = (
+            ("before the outage", 0, self.stopped_at - IN_FLIGHT),
+            ("database down", self.down_at, self.restart_at),
+            ("after recovery", self.recovered_at, float("inf")),
+        )
+        rows = tuple(
+            (
+                name,
+                said(self.users_between(start, end)),
+                *(said(self.probes_between(p, start, end)) for p in self.probes),
+            )
+            for name, start, end in windows
+        )
+        return labkit.Table(("window", "GET /orders (users)", *(f"GET {p} (load balancer)" for p in self.probes)), rows)
+
+
+def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *, seconds: float = 0) -> Drill:
+    """Serve the app, send it steady traffic, stop PostgreSQL 1 s in and start it again 1.5 s later.
+
+    The users send :data:`RATE` GET /orders per second and a load balancer :data:`PROBE_RATE` GET
+    per second to each route in ``probes`` (a probe gives up after :data:`PROBE_TIMEOUT` s), each
+    request on a fresh connection, for ``seconds`` (0: 4.5 s on a local server, 10 s in a
+    container, which takes longer to start again). The app itself is never touched.
+    """
+    pg = controlled(lab.pg)
+    seconds = seconds or (4.5 if pg.backend == "local" else 10.0)
+    srv = lab.serve("app.main:app", ready_path=probes[0])
+    try:
+        pid = srv.pid
+        began = time.perf_counter()
+        users = labkit.start_load(
+            srv.url + "/orders", requests=int(RATE * seconds), concurrency=20, rate=RATE, timeout=5
+        )
+        watching = {
+            path: labkit.start_load(
+                srv.url + path,
+                requests=int(PROBE_RATE * seconds),
+                concurrency=4,
+                rate=PROBE_RATE,
+                timeout=PROBE_TIMEOUT,
+            )
+            for path in probes
+        }
+        time.sleep(max(STOP_AT - (time.perf_counter() - began), 0))
+        stopped_at = time.perf_counter() - began
+        try:
+            pg.stop()
+            down_at = time.perf_counter() - began
+            time.sleep(DOWN_FOR)
+        finally:
+            restart_at = time.perf_counter() - began
+            pg.start()
+        back_at = time.perf_counter() - began
+        result = users.result(timeout=seconds + 30)
+        seen = {path: future.result(timeout=seconds + 30) for path, future in watching.items()}
+        same = srv.alive and srv.pid == pid and srv.logs().count("Application startup complete") == 1
+    finally:
+        srv.stop()
+        pg.connections(APP, wait_for=0)
+    return Drill(label, result, seen, stopped_at, down_at, restart_at, back_at, same)
+
+
+def plot(*drills: Drill) -> Figure:
+    """Each drill in a column: GET /orders per half second by outcome (top), every probe as a dot (bottom).
+
+    The grey band is the outage, from ``pg.stop()`` until ``pg.start()`` returned.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = max(len(d.probes) for d in drills)
+    fig, axes = plt.subplots(
+        2,
+        len(drills),
+        figsize=(5.5 * len(drills), 2.6 + 0.45 * rows),
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 0.5 + 0.5 * rows]},
+    )
+    for column, d in enumerate(drills):
+        top, bottom = axes[0][column], axes[1][column]
+        for ax in (top, bottom):
+            ax.axvspan(d.stopped_at, d.back_at, color="grey", alpha=0.25, zorder=0)
+        bins: dict[float, Counter[str]] = {}
+        for s in d.users.samples:
+            bins.setdefault(s.started // 0.5 * 0.5, Counter())[s.outcome] += 1
+        starts = sorted(bins)
+        below = [0] * len(starts)
+        for name, colour, picks in (
+            ("200", COLOURS["200"], lambda c: c["200"]),
+            ("503", COLOURS["503"], lambda c: c["503"]),
+            ("500 or no answer", "tab:red", lambda c: sum(n for o, n in c.items() if o not in COLOURS)),
+        ):
+            heights = [picks(bins[t]) for t in starts]
+            top.bar(starts, heights, width=0.45, align="edge", bottom=below, color=colour, label=name)
+            below = [b + h for b, h in zip(below, heights, strict=True)]
+        top.set_ylim(0, RATE * 0.5 * 1.5)
+        top.set_title(f"{d.label} (grey: PostgreSQL down)", fontsize=10)
+        top.legend(loc="upper right", ncol=3, fontsize=7)
+        for row, result in enumerate(d.probes.values()):
+            bottom.scatter(
+                [s.started for s in result.samples],
+                [row] * len(result.samples),
+                s=16,
+                c=[COLOURS.get(s.outcome, "tab:red") for s in result.samples],
+            )
+        bottom.set_yticks(range(len(d.probes)), [f"GET {p}" for p in d.probes], fontsize=8)
+        bottom.set_ylim(-0.7, len(d.probes) - 0.3)
+        bottom.set_xlabel("seconds into the drill (probes: green 200, orange 503, red anything else)", fontsize=8)
+    axes[0][0].set_ylabel("GET /orders per 0.5 s")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+# -- a silent database -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Silent:
+    """The health routes before, while and after the database was silent: (outcome, seconds) each."""
+
+    before: dict[str, tuple[str, float]]
+    during: dict[str, tuple[str, float]]
+    after: dict[str, tuple[str, float]]
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self.table())
+
+    def table(self) -> labkit.Table:
+        return labkit.Table(
+            ("request", "database answering", "database silent", "answering again"),
+            tuple(
+                (f"GET {path}", self.before[path][0], self.during[path][0], self.after[path][0]) for path in self.before
+            ),
+        )
+
+
+def silent(lab: labkit.Lab, paths: tuple[str, ...] = ("/health",)) -> Silent:
+    """Serve the app behind a relay, ask each route, make the database silent, ask again, then let it answer.
+
+    The app reaches PostgreSQL through ``relay.py``; ``relay.freeze()`` keeps every connection open
+    but passes no more bytes, as a hung server or a network that drops packets does. Each route is
+    asked as a load balancer's probe asks it: a fresh connection, :data:`PROBE_TIMEOUT` s to answer.
+    No server is stopped, so this runs on any server.
+    """
+    relay = _relay(lab.pg)
+    try:
+        srv = lab.serve("app.main:app", ready_path=paths[0], env={"DATABASE_URL": relay.url(lab.pg.url("asyncpg"))})
+        try:
+            before = {path: _ask(srv, path, PROBE_TIMEOUT) for path in paths}
+            relay.freeze()
+            try:
+                during = {path: _ask(srv, path, PROBE_TIMEOUT) for path in paths}
+            finally:
+                relay.thaw()
+            after = {path: _ask(srv, path, 5.0) for path in paths}
+        finally:
+            srv.stop()
+    finally:
+        relay.close()
+    return Silent(before, during, after)
+
+
+# -- how long a deadline takes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A deadline of ``deadline`` s on ``select 1`` over a silent connection: seconds until each way gave up."""
+
+    deadline: float
+    wait_for: float  # asyncio.wait_for(query, deadline)
+    task: float  # a task, asyncio.wait({task}, timeout=deadline), then cancel: what ping() in app/db.py does
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self.table())
+
+    def table(self) -> labkit.Table:
+        return labkit.Table(
+            ("deadline", "way", "gave up after"),
+            (
+                (f"{self.deadline} s", "asyncio.wait_for(query, deadline)", f"{self.wait_for:.2f} s"),
+                (f"{self.deadline} s", "a task, asyncio.wait, cancel (ping())", f"{self.task:.2f} s"),
+            ),
+        )
+
+
+async def _select_one(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("select 1"))
+
+
+async def _give_up(engine: AsyncEngine, relay: Any, deadline: float, with_wait_for: bool) -> float:
+    await _select_one(engine)  # an open connection in the pool, which then goes silent
+    relay.freeze()
+    began = time.perf_counter()
+    if with_wait_for:
+        try:
+            await asyncio.wait_for(_select_one(engine), deadline)
+        except TimeoutError:
+            pass
+    else:
+        task = asyncio.ensure_future(_select_one(engine))
+        await asyncio.wait({task}, timeout=deadline)
+        task.cancel()
+    took = time.perf_counter() - began
+    relay.thaw()
+    await asyncio.sleep(0.1)  # the cancelled query's clean-up ends
+    return took
+
+
+async def deadlines(pg: labkit.Postgres, deadline: float = 0.3) -> Deadlines:
+    """Give ``select 1`` a deadline on an open pooled connection that goes silent, both ways; the seconds each took.
+
+    The connection goes through ``relay.py`` (frozen for each try); the engine is the notebook's own.
+    """
+    relay = _relay(pg)
+    engine = create_async_engine(relay.url(pg.url("asyncpg")))
+    try:
+        wait_for = await _give_up(engine, relay, deadline, with_wait_for=True)
+        task = await _give_up(engine, relay, deadline, with_wait_for=False)
+    finally:
+        await engine.dispose()
+        relay.close()
+    return Deadlines(deadline, wait_for, task)
+
+
+# -- a quiet restart (deep dive 07a is the home of pool_pre_ping) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuietRestart:
+    """Queries one after another on a full pool right after a restart with no traffic in between."""
+
+    without_pre_ping: tuple[str, ...]  # "ok" or the exception's class name, one per query
+    with_pre_ping: tuple[str, ...]
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self.table())
+
+    def table(self) -> labkit.Table:
+        return labkit.Table(
+            ("pool", *(f"query {n}" for n in range(1, len(self.with_pre_ping) + 1))),
+            (("without pool_pre_ping", *self.without_pre_ping), ("pool_pre_ping=True", *self.with_pre_ping)),
+        )
+
+
+async def _fill(engine: AsyncEngine, size: int) -> None:
+    async def hold() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("select pg_sleep(0.05)"))
+
+    await asyncio.gather(*(hold() for _ in range(size)))
+
+
+async def _queries(engine: AsyncEngine, count: int) -> tuple[str, ...]:
+    said = []
+    for _ in range(count):
+        try:
+            await _select_one(engine)
+            said.append("ok")
+        except Exception as exc:  # the measurement: which query failed, and how
+            said.append(type(exc).__name__)
+    return tuple(said)
+
+
+async def quiet_restart(pg: labkit.Postgres, size: int = 5) -> QuietRestart:
+    """Two engines fill their pools (``size`` connections each), PostgreSQL restarts, then ``size`` queries each.
+
+    One engine has ``pool_pre_ping=True``, the other not; no query runs between the restart and
+    the measured ones. The engines are the notebook's own, disposed at the end.
+    """
+    pg = controlled(pg)
+    plain = create_async_engine(pg.url("asyncpg"), pool_size=size)
+    pinged = create_async_engine(pg.url("asyncpg"), pool_size=size, pool_pre_ping=True)
+    try:
+        await _fill(plain, size)
+        await _fill(pinged, size)
+        await asyncio.to_thread(pg.restart)
+        without, with_ = await _queries(plain, size), await _queries(pinged, size)
+    finally:
+        await plain.dispose()
+        await pinged.dispose()
+    return QuietRestart(without, with_)
