@@ -23,7 +23,6 @@ SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routin
 # Notebooks not yet rewritten to the workshop shape (sections, header time), with the issue that rewrites them.
 NOT_YET = {
     "07-connection-pool": "issue 16",
-    "08-health-and-outages": "issue 16",
     "09-middleware-twice-and-order": "issue 17",
     "10-one-app-one-database": "issue 17",
     "11-config-and-secrets": "issue 17",

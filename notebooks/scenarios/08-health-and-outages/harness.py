@@ -130,7 +130,7 @@ class Drill:
             )
             for name, start, end in windows
         )
-        return labkit.Table(("window", "GET /orders (users)", *(f"GET {p} (load balancer)" for p in self.probes)), rows)
+        return labkit.Table(("window", "GET /orders (users)", *(f"GET {p} (probes)" for p in self.probes)), rows)
 
 
 def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *, seconds: float = 0) -> Drill:
