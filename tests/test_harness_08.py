@@ -36,7 +36,7 @@ def test_the_drill_shows_200_probes_during_the_outage_then_503_once_fixed(lab: l
     broken = harness.drill(lab, "broken")
     assert broken.same_process and not broken.users_before.keys() - {"200"}
     assert broken.users_during["500"] >= 10 and set(broken.probes_during("/health")) == {"200"}
-    assert set(broken.probes["/health"].outcomes) == {"200"}
+    assert set(broken.probed("/health")) == {"200"}
     assert set(broken.users_after) == {"200"} and broken.users_after["200"] >= 20
     assert [row[0] for row in broken.table().rows] == ["before the outage", "database down", "after recovery"]
     for _ in lab.scenario.steps:
@@ -44,7 +44,7 @@ def test_the_drill_shows_200_probes_during_the_outage_then_503_once_fixed(lab: l
     fixed = harness.drill(lab, "fixed", ("/health/live", "/health/ready"))
     assert fixed.same_process and set(fixed.users_after) == {"200"}
     assert fixed.users_during["503"] >= 10 and fixed.users_during["503"] > fixed.users_during["500"]
-    assert set(fixed.probes["/health/live"].outcomes) == {"200"}
+    assert set(fixed.probed("/health/live")) == {"200"}
     assert set(fixed.probes_during("/health/ready")) == {"503"}
     assert set(fixed.probes_between("/health/ready", fixed.recovered_at + 0.5, float("inf"))) == {"200"}
     figure = harness.plot(broken, fixed)

@@ -16,10 +16,11 @@ with its database up (failing fast at startup is notebook 02's subject) and stop
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 from sqlalchemy import text
@@ -67,8 +68,8 @@ class Drill:
     """
 
     label: str
-    users: labkit.LoadResult
-    probes: dict[str, labkit.LoadResult]  # route -> what the load balancer got
+    users: tuple[Shot, ...]  # GET /orders
+    probes: dict[str, tuple[Shot, ...]]  # route -> what the load balancer got
     stopped_at: float  # pg.stop() called
     down_at: float  # pg.stop() returned: the server is gone
     restart_at: float  # pg.start() called: the server was gone until about now
@@ -78,13 +79,15 @@ class Drill:
     @property
     def recovered_at(self) -> float:
         """When the first GET /orders that succeeded after the server had gone down started."""
-        return min((s.started for s in self.users.samples if s.ok and s.started >= self.down_at), default=float("inf"))
+        return min(
+            (s.started for s in self.users if s.outcome == "200" and s.started >= self.down_at), default=float("inf")
+        )
 
     def users_between(self, start: float, end: float) -> Counter[str]:
-        return Counter(s.outcome for s in self.users.samples if start <= s.started < end)
+        return Counter(s.outcome for s in self.users if start <= s.started < end)
 
     def probes_between(self, path: str, start: float, end: float) -> Counter[str]:
-        return Counter(s.outcome for s in self.probes[path].samples if start <= s.started < end)
+        return Counter(s.outcome for s in self.probes[path] if start <= s.started < end)
 
     @property
     def users_before(self) -> Counter[str]:
@@ -100,6 +103,10 @@ class Drill:
     def users_after(self) -> Counter[str]:
         """GET /orders sent from the first success after the outage on."""
         return self.users_between(self.recovered_at, float("inf"))
+
+    def probed(self, path: str) -> Counter[str]:
+        """Every outcome the load balancer got on ``path``, the whole drill long."""
+        return Counter(s.outcome for s in self.probes[path])
 
     def probes_during(self, path: str) -> Counter[str]:
         """What the load balancer got on ``path`` while the server was certainly down."""
@@ -133,6 +140,58 @@ class Drill:
         return labkit.Table(("window", "GET /orders (users)", *(f"GET {p} (probes)" for p in self.probes)), rows)
 
 
+class Shot(NamedTuple):
+    """One request of the drill: when it left (seconds since the drill began), how long it took, what came back."""
+
+    started: float
+    seconds: float
+    outcome: str  # "200", "503", ... or the exception's name, such as "ReadTimeout"
+
+
+def _traffic(url: str, plan: dict[str, tuple[float, float]], seconds: float, origin: float) -> Any:
+    """In a thread: GET each path of ``plan`` (path -> (per second, timeout)) at a steady rate from ``origin``.
+
+    One clock for the traffic and the stop and start (``time.perf_counter``, which the drill reads
+    too), so the plot puts every request where it was. Each request on a fresh connection. The
+    returned future gives path -> the shots, in order.
+    """
+    from concurrent.futures import Future
+
+    future: Future[dict[str, list[Shot]]] = Future()
+
+    async def run() -> dict[str, list[Shot]]:
+        seen: dict[str, list[Shot]] = {path: [] for path in plan}
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=limits) as client:
+
+            async def one(path: str, at: float, timeout: float) -> None:
+                await asyncio.sleep(max(origin + at - time.perf_counter(), 0))
+                began = time.perf_counter()
+                try:
+                    said = str((await client.get(url + path, timeout=timeout)).status_code)
+                except httpx.HTTPError as exc:
+                    said = type(exc).__name__
+                seen[path].append(Shot(began - origin, time.perf_counter() - began, said))
+
+            await asyncio.gather(
+                *(
+                    one(path, n / rate, timeout)
+                    for path, (rate, timeout) in plan.items()
+                    for n in range(int(rate * seconds))
+                )
+            )
+        return {path: sorted(shots) for path, shots in seen.items()}
+
+    def work() -> None:
+        try:
+            future.set_result(asyncio.run(run()))
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="drill-traffic", daemon=True).start()
+    return future
+
+
 def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *, seconds: float = 0) -> Drill:
     """Serve the app, send it steady traffic, stop PostgreSQL 1 s in and start it again 1.5 s later.
 
@@ -146,21 +205,10 @@ def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *
     srv = lab.serve("app.main:app", ready_path=probes[0])
     try:
         pid = srv.pid
-        began = time.perf_counter()
-        users = labkit.start_load(
-            srv.url + "/orders", requests=int(RATE * seconds), concurrency=20, rate=RATE, timeout=5
-        )
-        watching = {
-            path: labkit.start_load(
-                srv.url + path,
-                requests=int(PROBE_RATE * seconds),
-                concurrency=4,
-                rate=PROBE_RATE,
-                timeout=PROBE_TIMEOUT,
-            )
-            for path in probes
-        }
-        time.sleep(max(STOP_AT - (time.perf_counter() - began), 0))
+        began = time.perf_counter() + 0.2  # the traffic's thread is running by then
+        plan = {"/orders": (RATE, 5.0)} | {path: (PROBE_RATE, PROBE_TIMEOUT) for path in probes}
+        traffic = _traffic(srv.url, plan, seconds, began)
+        time.sleep(max(began + STOP_AT - time.perf_counter(), 0))
         stopped_at = time.perf_counter() - began
         try:
             pg.stop()
@@ -170,13 +218,22 @@ def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *
             restart_at = time.perf_counter() - began
             pg.start()
         back_at = time.perf_counter() - began
-        result = users.result(timeout=seconds + 30)
-        seen = {path: future.result(timeout=seconds + 30) for path, future in watching.items()}
+        seen = traffic.result(timeout=seconds + 30)
         same = srv.alive and srv.pid == pid and srv.logs().count("Application startup complete") == 1
     finally:
         srv.stop()
         pg.connections(APP, wait_for=0)
-    return Drill(label, result, seen, stopped_at, down_at, restart_at, back_at, same)
+    users = tuple(seen.pop("/orders"))
+    return Drill(
+        label,
+        users,
+        {path: tuple(shots) for path, shots in seen.items()},
+        stopped_at,
+        down_at,
+        restart_at,
+        back_at,
+        same,
+    )
 
 
 def plot(*drills: Drill) -> Figure:
@@ -200,7 +257,7 @@ def plot(*drills: Drill) -> Figure:
         for ax in (top, bottom):
             ax.axvspan(d.stopped_at, d.back_at, color="grey", alpha=0.25, zorder=0)
         bins: dict[float, Counter[str]] = {}
-        for s in d.users.samples:
+        for s in d.users:
             bins.setdefault(s.started // 0.5 * 0.5, Counter())[s.outcome] += 1
         starts = sorted(bins)
         below = [0] * len(starts)
@@ -217,10 +274,10 @@ def plot(*drills: Drill) -> Figure:
         top.legend(loc="upper right", ncol=3, fontsize=7)
         for row, result in enumerate(d.probes.values()):
             bottom.scatter(
-                [s.started for s in result.samples],
-                [row] * len(result.samples),
+                [s.started for s in result],
+                [row] * len(result),
                 s=16,
-                c=[COLOURS.get(s.outcome, "tab:red") for s in result.samples],
+                c=[COLOURS.get(s.outcome, "tab:red") for s in result],
             )
         bottom.set_yticks(range(len(d.probes)), [f"GET {p}" for p in d.probes], fontsize=8)
         bottom.set_ylim(-0.7, len(d.probes) - 0.3)
