@@ -16,6 +16,7 @@ with its database up (failing fast at startup is notebook 02's subject) and stop
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections import Counter
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 APP = "orders-api"  # the application_name the app sets: pg_stat_activity tells its connections apart
 RATE, PROBE_RATE = 20, 4  # requests per second: users on /orders, a load balancer on each probed route
 STOP_AT, DOWN_FOR = 1.0, 1.5  # PostgreSQL is stopped 1 s into the load and started again 1.5 s later
+AFTER = 2.0  # seconds of traffic once PostgreSQL answers again
 IN_FLIGHT = 0.3  # a request that left shortly before the stop may still be running when the server goes
 PROBE_TIMEOUT = 1.5  # seconds a load balancer's probe waits for an answer
 COLOURS = {"200": "tab:green", "503": "tab:orange"}  # anything else (500, a time-out): red
@@ -148,66 +150,75 @@ class Shot(NamedTuple):
     outcome: str  # "200", "503", ... or the exception's name, such as "ReadTimeout"
 
 
-def _traffic(url: str, plan: dict[str, tuple[float, float]], seconds: float, origin: float) -> Any:
-    """In a thread: GET each path of ``plan`` (path -> (per second, timeout)) at a steady rate from ``origin``.
+class _Traffic:
+    """Steady GETs in a thread, on the drill's clock, until :meth:`end` says when to stop sending.
 
-    One clock for the traffic and the stop and start (``time.perf_counter``, which the drill reads
-    too), so the plot puts every request where it was. Each request on a fresh connection. The
-    returned future gives path -> the shots, in order.
+    ``plan``: path -> (requests per second, timeout). Request ``n`` of a path leaves at ``origin +
+    n / rate`` (``time.perf_counter``, which the drill reads too, so the plot puts every request
+    where it was), each on a fresh connection. :meth:`end` sets the last second to send at and
+    returns path -> the shots, in order, once every request has come back.
     """
-    from concurrent.futures import Future
 
-    future: Future[dict[str, list[Shot]]] = Future()
+    def __init__(self, url: str, plan: dict[str, tuple[float, float]], origin: float) -> None:
+        self.url, self.plan, self.origin = url, plan, origin
+        self.until = float("inf")  # seconds since origin; set by end()
+        self.seen: dict[str, list[Shot]] = {path: [] for path in plan}
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="drill-traffic", daemon=True)
+        self.thread.start()
 
-    async def run() -> dict[str, list[Shot]]:
-        seen: dict[str, list[Shot]] = {path: [] for path in plan}
+    def end(self, at: float, timeout: float = 60.0) -> dict[str, tuple[Shot, ...]]:
+        self.until = at
+        self.thread.join(timeout)
+        if self.failed is not None:
+            raise self.failed
+        return {path: tuple(sorted(shots)) for path, shots in self.seen.items()}
+
+    def _work(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as exc:  # handed to end()
+            self.failed = exc
+
+    async def _run(self) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
         async with httpx.AsyncClient(limits=limits) as client:
 
-            async def one(path: str, at: float, timeout: float) -> None:
-                await asyncio.sleep(max(origin + at - time.perf_counter(), 0))
+            async def one(path: str, timeout: float) -> None:
                 began = time.perf_counter()
                 try:
-                    said = str((await client.get(url + path, timeout=timeout)).status_code)
+                    said = str((await client.get(self.url + path, timeout=timeout)).status_code)
                 except httpx.HTTPError as exc:
                     said = type(exc).__name__
-                seen[path].append(Shot(began - origin, time.perf_counter() - began, said))
+                self.seen[path].append(Shot(began - self.origin, time.perf_counter() - began, said))
 
-            await asyncio.gather(
-                *(
-                    one(path, n / rate, timeout)
-                    for path, (rate, timeout) in plan.items()
-                    for n in range(int(rate * seconds))
-                )
-            )
-        return {path: sorted(shots) for path, shots in seen.items()}
+            async def stream(path: str, rate: float, timeout: float) -> None:
+                sent: list[asyncio.Task[None]] = []
+                for n in itertools.count():
+                    if n / rate > self.until:
+                        break
+                    await asyncio.sleep(max(self.origin + n / rate - time.perf_counter(), 0))
+                    sent.append(asyncio.create_task(one(path, timeout)))
+                await asyncio.gather(*sent)
 
-    def work() -> None:
-        try:
-            future.set_result(asyncio.run(run()))
-        except BaseException as exc:  # handed to whoever waits on the future
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="drill-traffic", daemon=True).start()
-    return future
+            await asyncio.gather(*(stream(path, rate, timeout) for path, (rate, timeout) in self.plan.items()))
 
 
-def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *, seconds: float = 0) -> Drill:
+def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",)) -> Drill:
     """Serve the app, send it steady traffic, stop PostgreSQL 1 s in and start it again 1.5 s later.
 
     The users send :data:`RATE` GET /orders per second and a load balancer :data:`PROBE_RATE` GET
     per second to each route in ``probes`` (a probe gives up after :data:`PROBE_TIMEOUT` s), each
-    request on a fresh connection, for ``seconds`` (0: 4.5 s on a local server, 10 s in a
-    container, which takes longer to start again). The app itself is never touched.
+    request on a fresh connection, until :data:`AFTER` s after PostgreSQL answers again (however
+    long it takes to start). The app itself is never touched.
     """
     pg = controlled(lab.pg)
-    seconds = seconds or (4.5 if pg.backend == "local" else 10.0)
     srv = lab.serve("app.main:app", ready_path=probes[0])
     try:
         pid = srv.pid
         began = time.perf_counter() + 0.2  # the traffic's thread is running by then
         plan = {"/orders": (RATE, 5.0)} | {path: (PROBE_RATE, PROBE_TIMEOUT) for path in probes}
-        traffic = _traffic(srv.url, plan, seconds, began)
+        traffic = _Traffic(srv.url, plan, began)
         time.sleep(max(began + STOP_AT - time.perf_counter(), 0))
         stopped_at = time.perf_counter() - began
         try:
@@ -218,22 +229,13 @@ def drill(lab: labkit.Lab, label: str, probes: tuple[str, ...] = ("/health",), *
             restart_at = time.perf_counter() - began
             pg.start()
         back_at = time.perf_counter() - began
-        seen = traffic.result(timeout=seconds + 30)
+        seen = traffic.end(back_at + AFTER)
         same = srv.alive and srv.pid == pid and srv.logs().count("Application startup complete") == 1
     finally:
         srv.stop()
         pg.connections(APP, wait_for=0)
-    users = tuple(seen.pop("/orders"))
-    return Drill(
-        label,
-        users,
-        {path: tuple(shots) for path, shots in seen.items()},
-        stopped_at,
-        down_at,
-        restart_at,
-        back_at,
-        same,
-    )
+    users = seen.pop("/orders")
+    return Drill(label, users, seen, stopped_at, down_at, restart_at, back_at, same)
 
 
 def plot(*drills: Drill) -> Figure:
