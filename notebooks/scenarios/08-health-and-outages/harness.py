@@ -39,7 +39,7 @@ RATE, PROBE_RATE = 20, 4  # requests per second: users on /orders, a load balanc
 STOP_AT, DOWN_FOR = 1.0, 1.5  # PostgreSQL is stopped 1 s into the load and started again 1.5 s later
 AFTER = 2.0  # seconds of traffic once PostgreSQL answers again
 IN_FLIGHT = 0.3  # a request that left shortly before the stop may still be running when the server goes
-PROBE_TIMEOUT = 1.5  # seconds a load balancer's probe waits for an answer
+PROBE_TIMEOUT = 2.0  # seconds a load balancer's probe waits for an answer (the app's readiness deadline is 1 s)
 COLOURS = {"200": "tab:green", "503": "tab:orange"}  # anything else (500, a time-out): red
 
 
