@@ -113,6 +113,15 @@ CASES = (
         plots=2,
         timeout_s=180,
     ),
+    Case(
+        "07-connection-pool.ipynb",
+        "07-connection-pool",
+        "superuser: 11, ordinary role: 8",  # what a server of max_connections=12 gives each role
+        diffs=3,
+        tables=3,
+        plots=2,
+        timeout_s=300,
+    ),
 )
 
 

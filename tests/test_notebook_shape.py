@@ -22,7 +22,6 @@ SECTIONS = ["Setup", "Reproduce", "Why", "Your turn", "Fix, step by step", "Veri
 SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routine itself, no incident
 # Notebooks not yet rewritten to the workshop shape (sections, header time), with the issue that rewrites them.
 NOT_YET = {
-    "08-health-and-outages": "issue 16",
     "10-one-app-one-database": "issue 17",
 }
 MUTATING = {"reset", "apply", "solve"}

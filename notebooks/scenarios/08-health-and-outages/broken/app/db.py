@@ -20,7 +20,7 @@ def get_engine() -> AsyncEngine:
 
 
 async def init_db() -> None:
-    """Create the engine and try the database once."""
+    """Create the engine and try the database once; fail if it does not answer."""
     global engine
     engine = create_async_engine(
         os.environ["DATABASE_URL"],
@@ -33,8 +33,9 @@ async def init_db() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
         logger.info("database connected")
-    except Exception as exc:  # keep starting: the health check reports it
-        logger.error("database connection failed: %s", exc)
+    except Exception as exc:  # fail fast at startup (notebook 02): uvicorn exits non-zero
+        logger.error("startup failed: the database is unreachable: %s", exc)
+        raise
 
 
 async def close_db() -> None:
