@@ -25,7 +25,6 @@ NOT_YET = {
     "07-connection-pool": "issue 16",
     "08-health-and-outages": "issue 16",
     "09-middleware-twice-and-order": "issue 17",
-    "10-one-app-one-database": "issue 17",
     "11-config-and-secrets": "issue 17",
     "12-capstone": "issue 17",
 }
