@@ -119,8 +119,9 @@ def _connections_after_one_at_a_time(ctx: Context, srv: AppServer, before: set[i
     settled()
     for route in EXPECTED_ROUTES[1:] * 2:
         status = srv.get(route).status_code
-        why = " ".join(line.strip() for line in srv.logs().splitlines() if "not loaded" in line)
-        assert status == 200, f"GET {route} answered {status}. {_short(ctx, why) if why else ''}".strip()
+        logged = "; ".join(" ".join(line.split()) for line in srv.logs().splitlines() if "not loaded" in line)
+        why = f" (the app logged: {_short(ctx, logged)})" if logged else ""
+        assert status == 200, f"GET {route} answered {status}{why}."
         settled()
     return len(set(_client_pids(ctx)) - before)
 
