@@ -76,8 +76,11 @@ def test_the_probe_names_each_stretch_problem_until_the_reference_fixes_it(lab: 
     assert broken.broken_router == "starts anyway, serving /health /orders /users"
     assert broken.no_url == "NameError: name '_get_secret' is not defined"
     assert broken.factory == "missing: app.main has no create_app"
-    assert [row[0] for row in broken.table().rows] == ["1", "5", "5", "5", "3", "4", "7"]
-    for _ in range(8):
+    assert [row[0] for row in broken.table().rows] == ["1", "5", "5", "5", "3", "4", "1, 7"]
+    lab.apply(1)
+    one_app = harness.probe(lab)
+    assert one_app.raw["apps"] == ["app.main"] and one_app.factory == "create_app() takes no settings"
+    for _ in range(7):
         lab.apply()
     fixed = harness.probe(lab)
     assert fixed.failures == {} and fixed.raw["apps"] == ["app.main"]

@@ -59,15 +59,16 @@ def _development(ctx: Context) -> Development:
 
 @requirement(
     core=True,
-    edit="app/main_incremental.py, app/main_minimal.py, app/main_simple.py",
+    edit="app/main.py, app/main_incremental.py, app/main_minimal.py, app/main_simple.py",
     step=1,
     hints=(
         "How many modules of app build a FastAPI(...)? Which one does `uvicorn app.main:app` run?",
-        "Keep one entry point, app/main.py, and delete the other main files.",
+        "Keep one entry point, app/main.py, and delete the other main files; in app/main.py move the building "
+        "of the app into def create_app() -> FastAPI (ending in return app), then app = create_app().",
     ),
 )
 def one_app(ctx: Context) -> None:
-    """One app: app/main.py is the only module that builds a FastAPI app."""
+    """One app: app/main.py is the only module that builds a FastAPI app, in create_app()."""
     probe = _probe(ctx)
     builders = set(probe["apps"])
     for name, path in modules_of(ctx.workdir).items():  # a module that does not import may build one too
@@ -76,6 +77,10 @@ def one_app(ctx: Context) -> None:
     assert builders <= {"app.main"}, (
         f"{len(builders)} modules build a FastAPI app ({', '.join(sorted(builders))}): keep one entry point, "
         "app/main.py."
+    )
+    assert probe["factory"] != "missing", (
+        "app/main.py builds its app at module level: build it in one factory, def create_app() -> FastAPI, "
+        "and serve app = create_app()."
     )
 
 
@@ -219,18 +224,21 @@ def production_everywhere(ctx: Context) -> None:
 
 @requirement(
     core=False,
-    edit="app/main.py",
+    edit="app/main.py, app/database.py, app/config.py",
     step=(7, 8),
     hints=(
         "Can a test build an app for production settings while the environment says development?",
-        "Build the engine in the lifespan, and the app in create_app(settings) from the object it is given; "
-        "app = create_app(get_settings()) for uvicorn.",
+        "Build the engine in the app's lifespan, and let create_app(settings: Settings | None = None) build "
+        "everything from the object it is given (Settings() when None); app = create_app() for uvicorn.",
     ),
 )
 def app_from_settings(ctx: Context) -> None:
     """create_app(settings) builds the app from the settings object it is given."""
     factory = _probe(ctx)["factory"]
     assert factory != "missing", "app.main has no create_app(settings): build the app in a factory."
+    assert not (isinstance(factory, str) and "positional argument" in factory), (
+        "create_app() takes no settings: give it a settings parameter and build the app from that object."
+    )
     assert not isinstance(factory, str), f"create_app(Settings()) fails: {_short(ctx, factory)}"
     assert factory == [200, 404], (
         f"create_app ignores the settings it is given: GET /docs answered {factory[0]} for development settings and "

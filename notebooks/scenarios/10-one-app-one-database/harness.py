@@ -210,6 +210,8 @@ class Probe(_Shown):
         factory = self.raw["factory"]
         if factory == "missing":
             return "missing: app.main has no create_app"
+        if isinstance(factory, str) and "positional argument" in factory:
+            return "create_app() takes no settings"
         if isinstance(factory, str):
             return self._clean(factory)
         return f"GET /docs {factory[0]} for development settings, {factory[1]} for production ones"
@@ -222,7 +224,7 @@ class Probe(_Shown):
         rows += [
             ("3", "app.main while app/routers/reports.py fails to import", self.broken_router),
             ("4", "app.main without DATABASE_URL", self.no_url),
-            ("7", "create_app(settings)", self.factory),
+            ("1, 7", "create_app(settings)", self.factory),
         ]
         return labkit.Table(("req.", "asked", "answer"), tuple(rows))
 

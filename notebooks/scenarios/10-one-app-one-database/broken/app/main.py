@@ -6,13 +6,14 @@ import os
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-# TODO(7): one settings object per process, made at import: build the app in create_app(settings)
+# TODO(7): one settings object per process, made at import: create_app(settings) should take it
 from app.config import settings
 from app.logger import get_logger, setup_logging
 
 setup_logging()
 log = get_logger("main")
 
+# TODO(1): one app, built in one factory: def create_app() -> FastAPI, then app = create_app()
 # TODO(6): three answers to 'production?': settings.PRODUCTION here, os.getenv below, settings.ENVIRONMENT in database.py
 app = FastAPI(title="shop", docs_url=None if settings.PRODUCTION else "/docs")
 origins = ["https://shop.example"] if os.getenv("ENVIRONMENT") == "production" else ["*"]
