@@ -21,9 +21,7 @@ TIMINGS = tomllib.loads((NOTEBOOKS_DIR / "timings.toml").read_text())
 SECTIONS = ["Setup", "Reproduce", "Why", "Your turn", "Fix, step by step", "Verify", "Takeaways"]
 SETUP_SECTIONS = ["Setup", "Your turn", "Takeaways"]  # 00-setup: the lab routine itself, no incident
 # Notebooks not yet rewritten to the workshop shape (sections, header time), with the issue that rewrites them.
-NOT_YET = {
-    "10-one-app-one-database": "issue 17",
-}
+NOT_YET: dict[str, str] = {}  # every notebook has it now
 MUTATING = {"reset", "apply", "solve"}
 
 

@@ -59,30 +59,34 @@ def _development(ctx: Context) -> Development:
 
 @requirement(
     core=True,
-    edit="app/main.py",
-    step=(1, 2),
+    edit="app/main.py, app/main_incremental.py, app/main_minimal.py, app/main_simple.py",
+    step=1,
     hints=(
-        "Compare /openapi.json with the routers in app/routers: which one is missing, and why is nothing said?",
-        "Register every router explicitly (app.include_router(orders.router), ...), outside any try/except, "
-        "so that a router that does not import stops the app.",
+        "How many modules of app build a FastAPI(...)? Which one does `uvicorn app.main:app` run?",
+        "Keep one entry point, app/main.py, and delete the other main files; in app/main.py move the building "
+        "of the app into def create_app() -> FastAPI (ending in return app), then app = create_app().",
     ),
 )
-def every_router_answers(ctx: Context) -> None:
-    """In development every router is registered and answers 200, and /docs is served."""
-    srv = _development(ctx).srv
-    paths = set(srv.get("/openapi.json").json().get("paths", {}))
-    missing = [route for route in EXPECTED_ROUTES if route not in paths]
-    assert not missing, f"The app serves {sorted(paths)} but not {missing}: a router was left out."
-    for route in EXPECTED_ROUTES:
-        status = srv.get(route).status_code
-        assert status == 200, f"GET {route} answered {status}."
-    docs = srv.get("/docs").status_code
-    assert docs == 200, f"In development GET /docs answered {docs}; the docs are hidden in production only."
+def one_app(ctx: Context) -> None:
+    """One app: app/main.py is the only module that builds a FastAPI app, in create_app()."""
+    probe = _probe(ctx)
+    builders = set(probe["apps"])
+    for name, path in modules_of(ctx.workdir).items():  # a module that does not import may build one too
+        if name in probe["failures"] and "FastAPI(" in path.read_text():
+            builders.add(name)
+    assert builders <= {"app.main"}, (
+        f"{len(builders)} modules build a FastAPI app ({', '.join(sorted(builders))}): keep one entry point, "
+        "app/main.py."
+    )
+    assert probe["factory"] != "missing", (
+        "app/main.py builds its app at module level: build it in one factory, def create_app() -> FastAPI, "
+        "and serve app = create_app()."
+    )
 
 
 @requirement(
     core=True,
-    edit="app/routers/orders.py, app/routers/reports.py",
+    edit="app/routers/orders.py, app/routers/reports.py, app/db.py",
     step=2,
     hints=(
         "Count the engines: which modules call create_async_engine, and which routers use which?",
@@ -91,7 +95,7 @@ def every_router_answers(ctx: Context) -> None:
     ),
 )
 def one_pool(ctx: Context) -> None:
-    """One request at a time to every router leaves at most one connection open: one pool."""
+    """One database module: every router answers, one request at a time holds one connection."""
     development = _development(ctx)
     opened = _connections_after_one_at_a_time(ctx, development.srv, development.before, pause=0.25)
     if opened > 1:
@@ -120,24 +124,31 @@ def _connections_after_one_at_a_time(ctx: Context, srv: AppServer, before: set[i
     settled()
     for route in EXPECTED_ROUTES[1:] * 2:
         status = srv.get(route).status_code
-        assert status == 200, f"GET {route} answered {status}."
+        logged = "; ".join(" ".join(line.split()) for line in srv.logs().splitlines() if "not loaded" in line)
+        why = f" (the app logged: {_short(ctx, logged)})" if logged else ""
+        assert status == 200, f"GET {route} answered {status}{why}."
         settled()
     return len(set(_client_pids(ctx)) - before)
 
 
 @requirement(
-    core=True,
-    edit="app/ (the other main files)",
+    core=False,
+    edit="app/main.py",
     step=3,
     hints=(
-        "How many modules of app build a FastAPI(...)? Which one does uvicorn run?",
-        "Keep one entry point, app/main.py, and delete the other main files.",
+        "If a router fails to import, what does app/main.py do: stop, or log a warning and serve without it?",
+        "Import the routers like any module (from app.routers import orders, reports, users) and include each "
+        "one explicitly, outside any try/except.",
     ),
 )
-def one_entry_point(ctx: Context) -> None:
-    """One module of the package builds a FastAPI app."""
-    apps = _probe(ctx)["apps"]
-    assert len(apps) <= 1, f"{len(apps)} modules build a FastAPI app ({', '.join(apps)}): keep one entry point."
+def broken_router_stops_the_app(ctx: Context) -> None:
+    """A router that does not import stops the app instead of vanishing from it."""
+    broken = _probe(ctx)["broken_router"]
+    served = [path for path in broken["routes"] if path in EXPECTED_ROUTES]
+    assert broken["stopped"] is not None, (
+        "With app/routers/reports.py failing to import (the check makes it fail), app.main imported anyway, "
+        f"serving {' '.join(served)}: a router that does not import vanishes instead of stopping the deploy."
+    )
 
 
 @requirement(
@@ -190,7 +201,9 @@ def no_import_cycle(ctx: Context) -> None:
     ),
 )
 def production_everywhere(ctx: Context) -> None:
-    """With ENVIRONMENT=production alone: no /docs, no CORS wildcard, no SQL in the log."""
+    """With ENVIRONMENT=production alone: no /docs, no CORS wildcard, no SQL in the log (/docs in development)."""
+    dev_docs = _development(ctx).srv.get("/docs").status_code
+    assert dev_docs == 200, f"In development GET /docs answered {dev_docs}; the docs are hidden in production only."
     with ctx.lab.serve(env={"ENVIRONMENT": "production", "PRODUCTION": None}, ready_path="/health", timeout=30) as srv:
         status = srv.get("/users").status_code
         docs = srv.get("/docs").status_code
@@ -211,18 +224,21 @@ def production_everywhere(ctx: Context) -> None:
 
 @requirement(
     core=False,
-    edit="app/main.py",
+    edit="app/main.py, app/database.py, app/config.py",
     step=(7, 8),
     hints=(
         "Can a test build an app for production settings while the environment says development?",
-        "Build the engine in the lifespan, and the app in create_app(settings) from the object it is given; "
-        "app = create_app(get_settings()) for uvicorn.",
+        "Build the engine in the app's lifespan, and let create_app(settings: Settings | None = None) build "
+        "everything from the object it is given (Settings() when None); app = create_app() for uvicorn.",
     ),
 )
 def app_from_settings(ctx: Context) -> None:
     """create_app(settings) builds the app from the settings object it is given."""
     factory = _probe(ctx)["factory"]
     assert factory != "missing", "app.main has no create_app(settings): build the app in a factory."
+    assert not (isinstance(factory, str) and "positional argument" in factory), (
+        "create_app() takes no settings: give it a settings parameter and build the app from that object."
+    )
     assert not isinstance(factory, str), f"create_app(Settings()) fails: {_short(ctx, factory)}"
     assert factory == [200, 404], (
         f"create_app ignores the settings it is given: GET /docs answered {factory[0]} for development settings and "

@@ -1,14 +1,18 @@
-"""Probe the package: each module imported on its own, the apps it builds, create_app, a start without DATABASE_URL.
+"""Probe the package: each module imported on its own, the apps it builds, a router that does not import,
+create_app, a start without DATABASE_URL.
 
 Run by check.py in the work dir (labkit.checking.run_json): ``package_probe.py '["app", "app.main", ...]'``.
 Imports each module as if it were the first one (every app.* module is dropped from sys.modules
-before), notes which modules hold a FastAPI app, builds two apps with create_app from two settings
-objects while the environment says the opposite, and last tries to import and start (run the
-lifespan of) app.main:app without DATABASE_URL. Prints one RESULT line of JSON.
+before), notes which modules hold a FastAPI app, imports app.main once more while
+``app.routers.reports`` refuses to import (does the app stop, or start without its routes?),
+builds two apps with create_app from two settings objects while the environment says the opposite,
+and last tries to import and start (run the lifespan of) app.main:app without DATABASE_URL.
+Prints one RESULT line of JSON.
 """
 
 import asyncio
 import importlib
+import importlib.abc
 import json
 import logging
 import os
@@ -29,6 +33,15 @@ def purge() -> None:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+class RefuseReports(importlib.abc.MetaPathFinder):
+    """Makes ``import app.routers.reports`` fail, as a router with a mistake in it would."""
+
+    def find_spec(self, name, path, target=None):
+        if name == "app.routers.reports":
+            raise ImportError("cannot import name 'get_db' from 'app.database' (simulated by the check)")
+        return None
 
 
 async def docs_status(app: FastAPI) -> int:
@@ -52,6 +65,15 @@ for name in json.loads(sys.argv[1]):
         continue
     if any(isinstance(value, FastAPI) for value in vars(module).values()):
         apps.append(name)
+
+purge()
+sys.meta_path.insert(0, RefuseReports())
+try:
+    served = sorted(importlib.import_module("app.main").app.openapi()["paths"])  # the routes it would serve
+    broken_router = {"stopped": None, "routes": served}
+except BaseException as exc:
+    broken_router = {"stopped": describe(exc), "routes": []}
+del sys.meta_path[0]
 
 purge()
 try:
@@ -79,4 +101,5 @@ try:
     no_url = None
 except BaseException as exc:
     no_url = describe(exc)
-print("RESULT " + json.dumps({"failures": failures, "apps": apps, "factory": factory, "no_url": no_url}))
+result = {"failures": failures, "apps": apps, "broken_router": broken_router, "factory": factory, "no_url": no_url}
+print("RESULT " + json.dumps(result))

@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     DATABASE_URL: str = ""
 
+    # TODO(4): without DATABASE_URL this calls _get_secret, which is defined nowhere
     @model_validator(mode="after")
     def database_url_from_secret_manager(self) -> "Settings":
         # in the cloud the URL is not in the environment: fetch it from the secret manager

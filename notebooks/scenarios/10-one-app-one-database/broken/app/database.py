@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from app.config import settings
 
+# TODO(7): an engine built at import belongs to the process, not to the app
 engine = create_async_engine(
     settings.DATABASE_URL,
     pool_size=5,

@@ -2,6 +2,7 @@
 
 import logging
 
+# TODO(5): config imports logger and logger imports config: an import cycle
 from app import config
 
 

@@ -4,6 +4,7 @@ import logging
 
 from fastapi import FastAPI
 
+# TODO(1): one app: app/main.py is the entry point, and this file builds another FastAPI app
 app = FastAPI(title="shop (incremental)")
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# TODO(2): one database module: take the session dependency from app.database
 from app.db import get_db
 
 router = APIRouter(tags=["orders"])

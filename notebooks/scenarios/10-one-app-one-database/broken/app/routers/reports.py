@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# TODO(2): app.database has no get_db: its dependency is get_session
 from app.database import get_db
 
 router = APIRouter(prefix="/reports", tags=["reports"])
