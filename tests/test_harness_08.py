@@ -68,9 +68,3 @@ def test_wait_for_overshoots_its_deadline_and_the_task_does_not(local_pg: Postgr
     took = asyncio.run(harness.deadlines(local_pg, deadline=0.3))
     assert took.wait_for > took.deadline + 1.0  # SQLAlchemy's polite close of the cancelled connection
     assert took.task < took.wait_for
-
-
-def test_a_quiet_restart_fails_one_query_without_pre_ping_and_none_with_it(local_pg: Postgres, harness) -> None:
-    seen = asyncio.run(harness.quiet_restart(local_pg))
-    assert seen.without_pre_ping[0] != "ok" and set(seen.without_pre_ping[1:]) == {"ok"}
-    assert set(seen.with_pre_ping) == {"ok"}

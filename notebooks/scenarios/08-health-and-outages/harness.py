@@ -8,9 +8,9 @@ with its database up (failing fast at startup is notebook 02's subject) and stop
 - :func:`drill`, :func:`plot`: steady traffic while PostgreSQL is stopped and started again, as the
   users and a load balancer see it;
 - :func:`silent`: the health routes while the database is connected but answers nothing;
-- :func:`deadlines`: ``asyncio.wait_for`` against a task with ``asyncio.wait`` on a silent connection;
-- :func:`quiet_restart`: pooled connections after a restart with no traffic in between, with and
-  without ``pool_pre_ping`` (its home is deep dive 07a).
+- :func:`deadlines`: ``asyncio.wait_for`` against a task with ``asyncio.wait`` on a silent connection.
+
+``pool_pre_ping`` and dead connections after a restart are measured in deep dive 07a, their home.
 """
 
 from __future__ import annotations
@@ -410,62 +410,3 @@ async def deadlines(pg: labkit.Postgres, deadline: float = 0.3) -> Deadlines:
 
 
 # -- a quiet restart (deep dive 07a is the home of pool_pre_ping) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuietRestart:
-    """Queries one after another on a full pool right after a restart with no traffic in between."""
-
-    without_pre_ping: tuple[str, ...]  # "ok" or the exception's class name, one per query
-    with_pre_ping: tuple[str, ...]
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
-
-    def table(self) -> labkit.Table:
-        return labkit.Table(
-            ("pool", *(f"query {n}" for n in range(1, len(self.with_pre_ping) + 1))),
-            (("without pool_pre_ping", *self.without_pre_ping), ("pool_pre_ping=True", *self.with_pre_ping)),
-        )
-
-
-async def _fill(engine: AsyncEngine, size: int) -> None:
-    async def hold() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("select pg_sleep(0.05)"))
-
-    await asyncio.gather(*(hold() for _ in range(size)))
-
-
-async def _queries(engine: AsyncEngine, count: int) -> tuple[str, ...]:
-    said = []
-    for _ in range(count):
-        try:
-            await _select_one(engine)
-            said.append("ok")
-        except Exception as exc:  # the measurement: which query failed, and how
-            said.append(type(exc).__name__)
-    return tuple(said)
-
-
-async def quiet_restart(pg: labkit.Postgres, size: int = 5) -> QuietRestart:
-    """Two engines fill their pools (``size`` connections each), PostgreSQL restarts, then ``size`` queries each.
-
-    One engine has ``pool_pre_ping=True``, the other not; no query runs between the restart and
-    the measured ones. The engines are the notebook's own, disposed at the end.
-    """
-    pg = controlled(pg)
-    plain = create_async_engine(pg.url("asyncpg"), pool_size=size)
-    pinged = create_async_engine(pg.url("asyncpg"), pool_size=size, pool_pre_ping=True)
-    try:
-        await _fill(plain, size)
-        await _fill(pinged, size)
-        await asyncio.to_thread(pg.restart)
-        without, with_ = await _queries(plain, size), await _queries(pinged, size)
-    finally:
-        await plain.dispose()
-        await pinged.dispose()
-    return QuietRestart(without, with_)
