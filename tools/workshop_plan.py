@@ -86,7 +86,8 @@ def agenda(plan: Plan, notebooks: dict[str, Notebook]) -> tuple[list[tuple[int, 
         nb = notebooks[name]
         add(f"{name}: demo {nb.demo} + core path {nb.core} (read {nb.read}, do {nb.doing})", nb.slot)
         if name in plan.breaks:
-            add("Break", plan.breaks[name])
+            minutes = plan.breaks[name]
+            add("Lunch" if minutes >= 45 else "Break", minutes)
     add("Wrap-up: `labkit doctor` on a project from the room, `labkit progress` poll, questions", plan.closing)
     return rows, now
 
