@@ -122,6 +122,15 @@ CASES = (
         plots=2,
         timeout_s=300,
     ),
+    Case(
+        "10-one-app-one-database.ipynb",
+        "10-one-app-one-database",
+        "GET /reports/daily on app.main: 404",  # the router that vanished with one WARNING line
+        diffs=7,
+        tables=5,
+        plots=0,
+        timeout_s=300,
+    ),
 )
 
 
