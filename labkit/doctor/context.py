@@ -81,6 +81,7 @@ class FileContext:
         self.main_guard = 0  # > 0 inside `if __name__ == "__main__":`
         self.branch: tuple[tuple[int, int], ...] = ()  # (id of an if/try/match, arm) from the module down
         self.star_modules: list[str] = []
+        self.imported: set[str] = set()  # what the walked imports name, to know which unwalked files matter
         self.imported_roots = _imported_roots(text)
         # Flask runs each async view on a loop of its own, so a blocking call there stalls no other request.
         self.asgi_routes = not self.imports("flask") or self.imports("fastapi", "starlette")

@@ -544,6 +544,7 @@ class Walker:
         for alias in node.names:
             if alias.name == "*":
                 ctx.star_modules.append(base)
+                ctx.imported.add(base)
                 if ctx.scope.kind == "module":
                     ctx.symbols.star_import(ctx.module, base)
                 continue
@@ -551,6 +552,7 @@ class Walker:
 
     def _alias(self, name: str, target: str, node: ast.AST) -> None:
         ctx = self._ctx
+        ctx.imported.add(target)
         scope = ctx.scope
         if scope.kind == "module":
             symbol = f"{ctx.module}.{name}"

@@ -34,6 +34,7 @@ BLOCKING = Rule(
     "(FastAPI runs it in a worker thread).",
     notebooks=("04-sync-driver-under-async-engine",),
 )
+BLOCKING.needs("async")  # reports only inside an async def; the other hooks record what helpers do
 # Methods that talk to the database (or hand out something that will).
 IO_METHODS = frozenset(
     {
