@@ -145,7 +145,9 @@ class SymbolTable:
         self.io: dict[str, list[Value]] = {}  # function -> values it calls database methods on (sync if they are)
         self.passes: dict[str, list[str]] = {}  # function -> project functions it hands its session to
         self.defined_at: dict[str, tuple[str, int]] = {}
+        # Answers of kind_of and canonical: asked once every file is in (see merge), many times over.
         self._memo: dict[str, str | None] = {}
+        self._canonical: dict[str, str] = {}
 
     # -- filling ---------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class SymbolTable:
         for symbol, where in later.defined_at.items():
             self.defined_at.setdefault(symbol, where)
         self._memo.clear()
+        self._canonical.clear()
 
     def declare_return(self, symbol: str, value: Value) -> None:
         self.returns[symbol] = value
@@ -221,6 +224,12 @@ class SymbolTable:
 
     def canonical(self, symbol: str) -> str:
         """Follow pure aliases (imports): ``app.main.engine`` -> ``app.db.engine``."""
+        found = self._canonical.get(symbol)
+        if found is None:
+            found = self._canonical[symbol] = self._follow(symbol)
+        return found
+
+    def _follow(self, symbol: str) -> str:
         for _ in range(25):
             target = self._alias(symbol)
             if target is None:
