@@ -89,6 +89,7 @@ class FileContext:
         self.loud_lines: list[int] | None = None  # lines with a word some rule reacts to; None: all count
         self._word_lines: dict[str, list[int]] = {}
         self.is_test = _is_test_file(rel)
+        self._outside: SymbolTable | None = None
 
     def quiet(self, node: ast.AST) -> bool:
         """Whether no line of ``node`` has a word any selected rule reacts to (so its body may be skipped).
@@ -320,6 +321,21 @@ class FileContext:
     ) -> None:
         self.findings.append(self.finding(rule, node, message, subject, severity))
 
+    def may_become(self, value: Value, accept: frozenset[str], unknown_too: bool = False) -> bool:
+        """Whether a finding deferred on ``value`` can still be reported once every file is read.
+
+        A value that names nothing of the project (``sqlalchemy.select(...)``, ``fastapi.HTTPException``)
+        resolves the same whatever the project binds (every binding is under a module of the project or
+        ``@state``), so it is decided now: most calls in a route are such, and a pending finding costs.
+        """
+        symbol = value.symbol
+        if symbol is not None and (symbol.startswith("@") or symbol.partition(".")[0] in self.first_party):
+            return True
+        if self._outside is None:
+            self._outside = SymbolTable(self.first_party)  # binds nothing: what the project cannot change
+        kind = self._outside.resolve(value)
+        return unknown_too if kind is None else kind in accept
+
     def defer(
         self,
         rule: Rule,
@@ -338,6 +354,8 @@ class FileContext:
         ``unknown_too``: also when nothing is known about it, only not when it is known to be something else.
         """
         if value.kind is None and value.symbol is None and not unknown_too:
+            return
+        if not self.may_become(value, accept, unknown_too):
             return
         self.pending.append(Pending(self.finding(rule, node, message), value, accept, template, group, unknown_too))
 

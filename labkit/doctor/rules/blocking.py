@@ -216,10 +216,13 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     if id(node) in awaited(ctx):
         return
     if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
+        value = ctx.value(func.value)
+        if not ctx.may_become(value, values.SYNC_DB):
+            return  # decided already: no message to write
         ctx.defer(
             BLOCKING,
             node,
-            ctx.value(func.value),
+            value,
             values.SYNC_DB,
             "",
             f"{dotted(func) or '...' + func.attr}() on a {KIND} inside async def {route.name}(): it blocks the "
@@ -227,10 +230,13 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
             group,
         )
     elif isinstance(func, (ast.Name, ast.Attribute)):
+        value = ctx.value(node)
+        if not ctx.may_become(value, _MADE):
+            return  # decided already: no message to write
         ctx.defer(
             BLOCKING,
             node,
-            ctx.value(node),
+            value,
             _MADE,
             "",
             f"{dotted(func) or '...'}() makes a {KIND} inside async def {route.name}(): its queries block the "
