@@ -90,7 +90,6 @@ class FileContext:
         self.loud_lines: list[int] | None = None  # lines with a word some rule reacts to; None: all count
         self._word_lines: dict[str, list[int]] = {}
         self.is_test = _is_test_file(rel)
-        self._outside: SymbolTable | None = None
 
     def quiet(self, node: ast.AST) -> bool:
         """Whether no line of ``node`` has a word any selected rule reacts to (so its body may be skipped).
@@ -332,9 +331,7 @@ class FileContext:
         symbol = value.symbol
         if symbol is not None and (symbol.startswith("@") or symbol.partition(".")[0] in self.first_party):
             return True
-        if self._outside is None:
-            self._outside = SymbolTable(self.first_party)  # binds nothing: what the project cannot change
-        kind = self._outside.resolve(value)
+        kind = self.symbols.outside().resolve(value)
         return unknown_too if kind is None else kind in accept
 
     def defer(

@@ -148,6 +148,7 @@ class SymbolTable:
         # Answers of kind_of and canonical: asked once every file is in (see merge), many times over.
         self._memo: dict[str, str | None] = {}
         self._canonical: dict[str, str] = {}
+        self._outside: SymbolTable | None = None
 
     # -- filling ---------------------------------------------------------------
 
@@ -219,6 +220,16 @@ class SymbolTable:
         if made and len(made) == 1 and made[0].symbol is not None and made[0].ops == ("call",):
             return f"{self.canonical(made[0].symbol)}.{method}"
         return function
+
+    def outside(self) -> SymbolTable:
+        """A table of the same project that binds nothing: how a value naming nothing of the project resolves.
+
+        Every binding is under a module of the project (or ``@state``), so such a value resolves there
+        as it will here once every file is in; its answers are kept for the whole scan.
+        """
+        if self._outside is None:
+            self._outside = SymbolTable(self.first_party)
+        return self._outside
 
     # -- reading (after every file is in) ----------------------------------------
 
