@@ -451,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = Counter(f.rule for f in report.findings)
         expected = {rule: legacy for rule in LEGACY_RULES}
         print(f"tree: {files} files, {report.lines} lines ({lines} generated), {legacy} legacy modules")
+        if hasattr(os, "getloadavg"):  # what else ran: the wall clock is only as good as the machine was idle
+            print(f"load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
         print("scan seconds: " + ", ".join(f"{s:.3f}" for s in seconds))
         print("findings: " + ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items())))
         median = statistics.median(speeds)
