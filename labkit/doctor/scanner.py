@@ -2,7 +2,9 @@
 
 The order matters for the cross-module rules: every file is walked first
 (filling the project's symbol table), then the pending findings are resolved
-against it, then inline suppressions are applied, file by file.
+against it, then inline suppressions are applied, file by file. A file no
+selected rule can report on is only checked for syntax errors, and walked
+after the others if one of them imports it (see :mod:`labkit.doctor.prefilter`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ before binding the left.
 Speed: one walk per file, hooks dispatched by node type (calls by callee
 name), leaves nobody asked about never visited, and the body of a function
 or class that has none of the words the selected rules react to (see
-:class:`labkit.doctor.loudness.Loudness`) not walked at all.
+:class:`labkit.doctor.loudness.Loudness`) not walked at all; a file with none
+of them, importing nothing of the project, is not walked either (see
+:mod:`labkit.doctor.prefilter`).
 """
 
 from __future__ import annotations
