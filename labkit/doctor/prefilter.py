@@ -18,6 +18,12 @@ What such a file binds may still matter to another file that imports it, so
 the scan walks it after all when some walked file imports it, its package or
 something in it (:func:`referenced`). A rule with node-type hooks that declares
 no words turns the pre-filter off: every file is walked, as before.
+
+Limits, the same as for the function bodies :class:`labkit.doctor.loudness.Loudness`
+leaves unwalked: the words are read in the text as written, so a URL spelled with
+escapes (``"postgresql:\\x2f/..."``) or split across two literals at ``://`` is not
+seen; and a file too deeply nested for the walk (a ``syntax-error`` saying so) is not
+walked, so not reported, when it needs no walk.
 """
 
 from __future__ import annotations
