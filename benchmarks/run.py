@@ -104,15 +104,19 @@ def docker_image_ready() -> bool:
         return False
 
 
-def doctor_speed() -> float:
+def doctor_speed() -> tuple[float, float]:
+    """Lines per second of the doctor's scan: on the wall clock, and on CPU time (steadier on a shared machine)."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "doctor_speed.py"), "--runs", "3"],
         capture_output=True,
         text=True,
         timeout=600,
     ).stdout
-    found = re.search(r"^median: ([\d,]+) lines/s", out, re.M)
-    return float(found.group(1).replace(",", "")) if found else float("nan")
+    speeds = []
+    for pattern in (r"^median: ([\d,]+) lines/s", r"^median on CPU time \(all processes\): ([\d,]+) lines/s"):
+        found = re.search(pattern, out, re.M)
+        speeds.append(float(found.group(1).replace(",", "")) if found else float("nan"))
+    return speeds[0], speeds[1]
 
 
 def main() -> None:
@@ -147,7 +151,9 @@ def main() -> None:
         rows.append((f"{name} peak memory (PSS)", statistics.median(r[2] for r in runs) / 2**20, "MiB", "<= 1024"))
         rows.append((f"{name} peak RSS sum", statistics.median(r[1] for r in runs) / 2**20, "MiB", "report"))
     rows.append(("all notebooks, one after another", total, "s", "report"))
-    rows.append(("doctor scan speed", doctor_speed(), "lines/s", ">= 50000"))
+    wall, cpu = doctor_speed()
+    rows.append(("doctor scan speed", wall, "lines/s", ">= 80000"))
+    rows.append(("doctor scan speed on CPU time", cpu, "lines/s", ">= 80000"))
 
     print(
         f"Backend Lifecycle Lab benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "

@@ -315,7 +315,11 @@ def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path: Path, capsys: pyt
 def test_an_internal_error_is_exit_2_and_the_scan_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(tmp_path, {"boom.py": "x = 1\n", "main.py": "import uvicorn\nuvicorn.run('main:app', workers=2)\n"})
+    # boom.py imports SQLAlchemy, so it is walked (a file no rule can report on is not: labkit.doctor.prefilter)
+    write(
+        tmp_path,
+        {"boom.py": "import sqlalchemy\nx = 1\n", "main.py": "import uvicorn\nuvicorn.run('main:app', workers=2)\n"},
+    )
     run = Walker.run
 
     def exploding(self: Walker, tree: object, ctx: object) -> None:
@@ -841,3 +845,114 @@ def test_shares_for_workers_keep_every_file_once_and_in_order(tmp_path: Path) ->
     shares = workers.split(files, 3)
     assert len(shares) == 3 and [item for share in shares for item in share] == files
     assert workers.workers_for(1, 10_000) == 1 and workers.workers_for(3, 2) == 2
+
+
+# -- the pre-filter: files no rule can report on are not walked ------------------------------------------------
+
+
+def _walk_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.doctor.prefilter import Prefilter
+
+    monkeypatch.setattr(Prefilter, "skippable", lambda self, text: False)
+
+
+@pytest.mark.parametrize(("rule", "project"), RULE_IN_PROJECT)
+def test_the_prefilter_keeps_every_file_where_a_rule_alone_finds_something(rule: str, project: str) -> None:
+    """Each rule's words (its call names and what it declares with ``needs``) are in each file it reports on."""
+    from labkit.doctor.files import first_party
+    from labkit.doctor.prefilter import Prefilter
+    from labkit.doctor.wiring import wire
+
+    root = FIXTURES / project
+    modules = [f.relative_to(root).with_suffix("").as_posix().replace("/", ".") for f in root.rglob("*.py")]
+    prefilter = Prefilter(wire({rule}), first_party(modules))
+    assert prefilter.enabled
+    for path in {path for path, _, found in expected_in(root) if found == rule}:
+        assert not prefilter.skippable((root / path).read_text()), f"{rule}: {path} would not be walked"
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_the_prefilter_changes_nothing_in_a_report(project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    filtered = scan(FIXTURES / project)
+    _walk_everything(monkeypatch)
+    walked = scan(FIXTURES / project)
+    assert [(f, f.message, f.severity) for f in filtered.findings] == [
+        (f, f.message, f.severity) for f in walked.findings
+    ]
+    assert (filtered.files, filtered.lines, filtered.errors) == (walked.files, walked.lines, walked.errors)
+
+
+def test_a_file_left_unwalked_is_walked_when_a_walked_file_imports_it(tmp_path: Path) -> None:
+    """clients.py has no word any rule needs, but main.py reads a value from it: known to be httpx's, not raw SQL."""
+    from labkit.doctor.files import first_party
+    from labkit.doctor.prefilter import Prefilter
+    from labkit.doctor.wiring import wire
+
+    write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/clients.py": "import httpx\n\nclient = httpx.Client()\n",
+            "app/main.py": """
+                import sqlalchemy
+
+                from app.clients import client
+
+                client.execute("select 1")
+                """,
+        },
+    )
+    prefilter = Prefilter(wire(registry.RULES), first_party(["app", "app.clients", "app.main"]))
+    assert prefilter.skippable((tmp_path / "app" / "clients.py").read_text())
+    assert found_in(tmp_path) == set()
+    (tmp_path / "app" / "clients.py").write_text("client = None\n")  # not known: raw SQL on it is reported
+    assert found_in(tmp_path) == {("app/main.py", 5, "raw-sql-string")}
+
+
+def test_what_imports_the_project_or_sqlalchemy_is_always_walked() -> None:
+    from labkit.doctor.prefilter import Prefilter, referenced
+    from labkit.doctor.wiring import wire
+
+    prefilter = Prefilter(wire(registry.RULES), frozenset({"app"}))
+    assert prefilter.skippable("import logging\n\nlogger = logging.getLogger(__name__)\n")
+    for text in (
+        "from app.models import User\n",
+        "from . import models\n",
+        "from .. import models\n",
+        "import os, app.models as m\n",
+        "from \\\n  app import x\n",
+        "from sqlalchemy.orm import *\n",
+        "import sqlmodel\n",
+        "def f():\n    x = 1; from app import y\n",
+        "SECRET_KEY = 'x'\n",
+        "Session = 1\n",
+        "url = 'postgresql://u:p@h/db'\n",
+    ):
+        assert not prefilter.skippable(text), text
+    # from app.db import engine (app, app.db, or a module app.db.engine); import other (other.x as an attribute)
+    imported = {"app.db.engine", "other"}
+    modules = ["app.db", "app", "app.db.engine", "app.db.sub", "app.main", "other.x", "othermod"]
+    assert referenced(modules, imported) == {"app.db", "app", "app.db.engine", "other.x"}
+
+
+def test_a_rule_that_declares_no_needs_turns_the_prefilter_off() -> None:
+    import ast
+
+    from labkit.doctor.prefilter import Prefilter
+    from labkit.doctor.rule import Rule
+    from labkit.doctor.wiring import Wiring
+
+    rule = Rule("every-name", finds="x", hint="y")
+
+    @rule.on_node(ast.Name)
+    def hook(node: ast.Name, ctx: object) -> None:
+        pass
+
+    wiring = Wiring()
+    wiring.add(rule)
+    assert not Prefilter(wiring, frozenset()).skippable("x = 1\n")
+    rule.needs("name")
+    wiring = Wiring()
+    wiring.add(rule)
+    assert Prefilter(wiring, frozenset()).skippable("x = 1\n")
+    assert not Prefilter(wiring, frozenset()).skippable("NAME = 1\n")

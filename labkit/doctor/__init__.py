@@ -1,7 +1,9 @@
 """``labkit doctor``: find the workbook's failure patterns in your own FastAPI + SQLAlchemy code.
 
 Static by default: every ``.py`` file under PATH is parsed once with :mod:`ast`
-and walked once; nothing of the project is imported or run. ``--app
+and walked once (a file no selected rule can report on is only checked for
+syntax errors, see :mod:`labkit.doctor.prefilter`); nothing of the project is
+imported or run. ``--app
 module:attr`` adds a runtime probe that imports the app in a subprocess with
 the database unreachable.
 

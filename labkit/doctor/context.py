@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,7 @@ class FileContext:
         self.main_guard = 0  # > 0 inside `if __name__ == "__main__":`
         self.branch: tuple[tuple[int, int], ...] = ()  # (id of an if/try/match, arm) from the module down
         self.star_modules: list[str] = []
+        self.imported: set[str] = set()  # what the walked imports name, to know which unwalked files matter
         self.imported_roots = _imported_roots(text)
         # Flask runs each async view on a loop of its own, so a blocking call there stalls no other request.
         self.asgi_routes = not self.imports("flask") or self.imports("fastapi", "starlette")
@@ -319,6 +321,19 @@ class FileContext:
     ) -> None:
         self.findings.append(self.finding(rule, node, message, subject, severity))
 
+    def may_become(self, value: Value, accept: frozenset[str], unknown_too: bool = False) -> bool:
+        """Whether a finding deferred on ``value`` can still be reported once every file is read.
+
+        A value that names nothing of the project (``sqlalchemy.select(...)``, ``fastapi.HTTPException``)
+        resolves the same whatever the project binds (every binding is under a module of the project or
+        ``@state``), so it is decided now: most calls in a route are such, and a pending finding costs.
+        """
+        symbol = value.symbol
+        if symbol is not None and (symbol.startswith("@") or symbol.partition(".")[0] in self.first_party):
+            return True
+        kind = self.symbols.outside().resolve(value)
+        return unknown_too if kind is None else kind in accept
+
     def defer(
         self,
         rule: Rule,
@@ -337,6 +352,8 @@ class FileContext:
         ``unknown_too``: also when nothing is known about it, only not when it is known to be something else.
         """
         if value.kind is None and value.symbol is None and not unknown_too:
+            return
+        if not self.may_become(value, accept, unknown_too):
             return
         self.pending.append(Pending(self.finding(rule, node, message), value, accept, template, group, unknown_too))
 
@@ -388,10 +405,28 @@ def _is_state(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "state"
 
 
+def _import_lines(text: str) -> Iterator[re.Match[str]]:
+    """``_IMPORT_LINE.finditer(text)``, trying only the lines that have ``import`` on them.
+
+    A match starts at a line's start and ends on that line, so one per line at most: the same
+    matches, without the regex engine trying every position of the file (it did not skip ahead).
+    """
+    start = text.find("import")
+    while start != -1:
+        line = text.rfind("\n", 0, start) + 1
+        match = _IMPORT_LINE.match(text, line)
+        if match is not None:
+            yield match
+        end = text.find("\n", start)
+        if end == -1:
+            return
+        start = text.find("import", end)
+
+
 def _imported_roots(text: str) -> frozenset[str]:
     """The top-level packages a file imports (``.`` for relative imports), read from its text in one pass."""
     roots = set()
-    for match in _IMPORT_LINE.finditer(text):
+    for match in _import_lines(text):
         module = match.group(1)
         if module is not None:
             roots.add("." if module.startswith(".") else module.split(".", 1)[0])

@@ -105,7 +105,7 @@ def python_files(root: Path, exclude: Iterable[str] = (), unlisted: list[Unliste
             continue
         subdirs = []
         for entry in entries:
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/") if patterns else ""  # only globs read it
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not _skipped_dir(entry) and not (patterns and excluded(rel, entry.name)):

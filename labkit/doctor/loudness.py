@@ -28,7 +28,8 @@ ALWAYS_LOUD = frozenset(
         "async_sessionmaker",
     }
 )
-NESTED_ASYNC_DEF = r"async[ \t]+def"
+# After a whole word `async`: `def` as a whole word, past spaces or tabs (a nested `async def`).
+_NESTED_DEF = re.compile(r"[ \t]+def\b")
 _RENAMED = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
 
 
@@ -49,35 +50,48 @@ class Loudness:
             sorted({name for name in wiring.by_call if name and not name.startswith("@")} | wiring.words | ALWAYS_LOUD)
         )
         self.strings = ast.Constant in wiring.by_type or ast.JoinedStr in wiring.by_type
-        self._patterns: dict[tuple[str | bool, ...], re.Pattern[str] | None] = {}
 
-    def _pattern(self, text: str) -> re.Pattern[str] | None:
-        """A pattern of only the loud words present in ``text`` (a short alternation is a fast one)."""
+    def lines(self, text: str) -> list[int]:
+        """The line numbers (sorted) where a loud word appears in ``text``: as a whole word, or ``://``.
+
+        Found with ``str.find``, word by word, rather than with one regex of them all, which the regex
+        engine tried at every position of the file (4% of a scan's instructions, measured); same lines.
+        """
         present = [w for w in self.words if w in text]
         if " as " in text:
             present += sorted({alias for original, alias in _RENAMED.findall(text) if original in self.words})
-        nested_async = "async" in text
-        url = self.strings and "://" in text
-        key: tuple[str | bool, ...] = (*present, nested_async, url)
-        if key not in self._patterns:
-            alternatives = [re.escape(w) for w in present] + ([NESTED_ASYNC_DEF] if nested_async else [])
-            pattern = r"\b(?:" + "|".join(alternatives) + r")\b" if alternatives else ""
-            if url:
-                pattern = f"{pattern}|://" if pattern else "://"
-            self._patterns[key] = re.compile(pattern) if pattern else None
-        return self._patterns[key]
-
-    def lines(self, text: str) -> list[int]:
-        """The line numbers (sorted) where a loud word appears in ``text``."""
-        pattern = self._pattern(text)
+        starts: list[int] = []
+        for word in present:
+            starts.extend(_whole_words(text, word))
+        if "async" in text:
+            starts.extend(start for start in _whole_words(text, "async") if _NESTED_DEF.match(text, start + 5))
+        if self.strings:
+            start = text.find("://")
+            while start != -1:
+                starts.append(start)
+                start = text.find("://", start + 3)
         found: list[int] = []
-        if pattern is None:
-            return found
         line, position = 1, 0
-        for match in pattern.finditer(text):
-            start = match.start()
+        for start in sorted(starts):
             line += text.count("\n", position, start)
             position = start
             if not found or found[-1] != line:
                 found.append(line)
         return found
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what the regex engine's \b calls a word character
+
+
+def _whole_words(text: str, word: str) -> list[int]:
+    """Where ``word`` starts in ``text`` with no word character just before or after it (regex ``\bword\b``)."""
+    found = []
+    size, end = len(word), len(text)
+    start = text.find(word)
+    while start != -1:
+        after = start + size
+        if (start == 0 or not _is_word_char(text[start - 1])) and (after == end or not _is_word_char(text[after])):
+            found.append(start)
+        start = text.find(word, start + 1)
+    return found

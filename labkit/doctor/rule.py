@@ -50,6 +50,8 @@ class Hooks:
         self.calls: list[tuple[frozenset[str] | None, Hook]] = []
         self.finishers: list[Finish] = []
         self.words: set[str] = set()  # words that make a function or class body worth walking (see Loudness)
+        # Words one of which (in any case) a file must hold for these hooks to report in it; None: not declared.
+        self.needed: set[str] | None = None
 
     def on_node(self, *types: type[ast.AST]) -> Callable[[Hook], Hook]:
         """Decorator: call the function with every node of these types."""
@@ -80,6 +82,20 @@ class Hooks:
     def loud(self, *words: str) -> None:
         """Walk every body that has one of these words (call names registered with on_call count already)."""
         self.words.update(words)
+
+    def needs(self, *words: str) -> None:
+        """Declare: in a file with none of these words (any case), nor any call name hooked above, these
+        hooks report nothing (see :mod:`labkit.doctor.prefilter`, which then leaves the file unwalked).
+
+        Required of hooks on node types and on every call: without it no file is left unwalked. Only
+        for files that import neither the project nor SQLAlchemy: values from those are decided elsewhere.
+        """
+        self.needed = (self.needed or set()) | set(words)
+
+    @property
+    def needs_declared(self) -> bool:
+        """Whether a file without the needed words can be left unwalked (see :meth:`needs`)."""
+        return self.needed is not None or (not self.on and not self.finishers and all(names for names, _ in self.calls))
 
     def on_finish(self, finish: Finish) -> Finish:
         """Decorator: call the function once a file is walked."""

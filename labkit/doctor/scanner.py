@@ -2,7 +2,9 @@
 
 The order matters for the cross-module rules: every file is walked first
 (filling the project's symbol table), then the pending findings are resolved
-against it, then inline suppressions are applied, file by file.
+against it, then inline suppressions are applied, file by file. A file no
+selected rule can report on is only checked for syntax errors, and walked
+after the others if one of them imports it (see :mod:`labkit.doctor.prefilter`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from labkit._errors import LabkitError
-from labkit.doctor import source, values, workers
+from labkit.doctor import prefilter, source, values, workers
 from labkit.doctor.context import FileContext, Pending
 from labkit.doctor.files import Unlisted, first_party, module_name, package_prefix, python_files
 from labkit.doctor.findings import DoctorError, Finding, Report
@@ -109,8 +111,13 @@ def scan(paths: str | Path | Sequence[str | Path], options: Options | None = Non
     unlisted: list[Unlisted] = []
     files = _files(roots, base, options.exclude, unlisted)
     project = Project(roots[0], base)
+    named: dict[str, int] = {}
     for _, rel in files:
-        project.modules.setdefault(module_name(rel, prefix), rel)
+        module = module_name(rel, prefix)
+        project.modules.setdefault(module, rel)
+        named[module] = named.get(module, 0) + 1
+    # Two files of one module name: their bindings must be read in file order, so both are walked in turn.
+    walk_all = frozenset(module for module, count in named.items() if count > 1)
     project.symbols.first_party = first_party(project.modules) | frozenset(prefix[:1])
     report = Report(root=" ".join(str(root) for root in roots), project=project)
     found: list[Finding] = [
@@ -138,18 +145,34 @@ def scan(paths: str | Path | Sequence[str | Path], options: Options | None = Non
                 project.symbols.first_party,
                 options,
                 prefix,
+                walk_all,
             )
         else:
             parts = [
-                check_share(files, project.root, base, project.modules, project.symbols.first_party, options, prefix)
+                check_share(
+                    files, project.root, base, project.modules, project.symbols.first_party, options, prefix, walk_all
+                )
             ]
+        for part in parts:
+            report.files += part.files
+            report.lines += part.lines
+        # Files left unwalked that a walked file imports after all: walked now (counted already). Each
+        # file's bindings are its own module's, so the order in which shares are merged changes nothing.
+        imported = set().union(*(part.imported for part in parts))
+        unwalked = [item for part in parts for item in part.unwalked]
+        needed = prefilter.referenced((module for _, _, module in unwalked), imported)
+        if needed:
+            late = [(file, rel) for file, rel, module in unwalked if module in needed]
+            parts.append(
+                check_share(
+                    late, project.root, base, project.modules, project.symbols.first_party, options, prefix, None
+                )
+            )
         pending = []
         for part in parts:
             found.extend(part.found)
             pending.extend(part.pending)
             report.errors.extend(part.errors)
-            report.files += part.files
-            report.lines += part.lines
             project.symbols.merge(part.symbols)
             project.suppressions.update(part.suppressions)
             project.creates_engine |= part.creates_engine
@@ -173,10 +196,15 @@ def check_share(
     first_party: frozenset[str],
     options: Options,
     prefix: list[str],
+    walk_all: frozenset[str] | None,
 ) -> workers.Share:
-    """Check some of the project's files, in order (in this process, or in a worker)."""
+    """Check some of the project's files, in order (in this process, or in a worker).
+
+    ``walk_all``: modules whose files are walked even when no rule could report in them (see
+    :mod:`labkit.doctor.prefilter`); None: every file is walked.
+    """
     project = Project(root, base, modules=modules, symbols=SymbolTable(first_party))
-    checker = _FileChecker(project, options, prefix)
+    checker = _FileChecker(project, options, prefix, walk_all)
     share = workers.Share(symbols=project.symbols, suppressions=project.suppressions)
     for file, rel in files:
         checker.check(file, rel, share)
@@ -188,17 +216,33 @@ def check_share(
 class _FileChecker:
     """Checks files one by one with the hooks of the selected rules, collecting what they found."""
 
-    def __init__(self, project: Project, options: Options, prefix: list[str]) -> None:
+    def __init__(self, project: Project, options: Options, prefix: list[str], walk_all: frozenset[str] | None) -> None:
         self.project, self.options, self.prefix = project, options, prefix
         self.wiring = wire(options.rules)
         self.walker = Walker(self.wiring.by_type, self.wiring.by_call)
         self.loudness = Loudness(self.wiring)
+        self.prefilter = None if walk_all is None else prefilter.Prefilter(self.wiring, project.symbols.first_party)
+        self.walk_all = walk_all or frozenset()
         self.found: list[Finding] = []
         self.pending: list[Pending] = []
 
     def check(self, file: Path, rel: str, share: workers.Share) -> None:
         share.files += 1
-        loaded = source.load(file, rel, self.options.python)
+        text = source.read_text(file, rel)
+        if isinstance(text, Finding):
+            self.found.append(text)
+            return
+        module = module_name(rel, self.prefix)
+        if (
+            self.prefilter is not None
+            and module not in self.walk_all
+            and self.prefilter.skippable(text)
+            and source.parses(text, rel)
+        ):
+            share.lines += source.count_lines(text)
+            share.unwalked.append((file, rel, module))
+            return
+        loaded = source.load_text(text, rel, self.options.python)
         if isinstance(loaded, Finding):
             self.found.append(loaded)
             return
@@ -208,9 +252,7 @@ class _FileChecker:
             project.creates_engine = project.uses_async_engine = True
         elif "create_engine" in loaded.text:
             project.creates_engine = True
-        ctx = FileContext(
-            rel, module_name(rel, self.prefix), loaded.text, project.symbols, project.symbols.first_party, self.options
-        )
+        ctx = FileContext(rel, module, loaded.text, project.symbols, project.symbols.first_party, self.options)
         ctx.loud_lines = self.loudness.lines(loaded.text)
         try:
             self.walker.run(loaded.tree, ctx)
@@ -224,6 +266,8 @@ class _FileChecker:
         except Exception as exc:  # a bug of the doctor: say where, keep going, exit 2
             share.errors.append(DoctorError(rel, f"internal error while checking: {type(exc).__name__}: {exc}"))
             return
+        finally:
+            share.imported |= ctx.imported  # a walk cut short has bound names too
         self.found.extend(ctx.findings)
         self.pending.extend(ctx.pending)
         suppression = Suppressions.parse(loaded.text)

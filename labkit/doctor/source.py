@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import os
 import stat
+import symtable
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,15 +73,43 @@ def load(path: Path, rel: str, requires: tuple[int, int] | None = None) -> Sourc
     that does not parse in a project for a Python newer than the grammar the doctor reads
     is an ``info`` finding: it may well be valid there, so it must not fail a build.
     """
+    text = read_text(path, rel)
+    return text if isinstance(text, Finding) else load_text(text, rel, requires)
+
+
+def read_text(path: Path, rel: str) -> str | Finding:
+    """The text of the file, or the finding that explains why it cannot be read."""
     try:
         data = read_regular(path)
     except OSError as exc:
         return UNREADABLE_FILE.at(rel, 1, 1, f"cannot read the file: {exc.strerror or exc}")
     try:
-        text = decode(data)
+        return decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         return SYNTAX_ERROR.at(rel, 1, 1, f"cannot decode the file as Python source: {reason}")
+
+
+def parses(text: str, rel: str) -> bool:
+    """Whether ``text`` parses, without building its tree (for files no rule will walk).
+
+    :mod:`symtable` runs the same parser as :func:`ast.parse` and keeps its result in C: about
+    0.6 times the cost. It is stricter (``nonlocal`` at module level...), never more lenient,
+    so a False only sends the file the usual way, where the error is told as ever.
+    """
+    try:
+        symtable.symtable(text, rel, "exec")
+    except Exception:  # SyntaxError, ValueError (null bytes), RecursionError...: the usual way says which
+        return False
+    return True
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+
+
+def load_text(text: str, rel: str, requires: tuple[int, int] | None = None) -> Source | Finding:
+    """The parsed text of a file, or the finding that explains why it was not checked (see :func:`load`)."""
     try:
         tree = parse(text, rel)
     except SyntaxError as exc:
@@ -106,7 +135,7 @@ def load(path: Path, rel: str, requires: tuple[int, int] | None = None) -> Sourc
         )
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; absurdly deep nesting
         return SYNTAX_ERROR.at(rel, 1, 1, f"cannot parse the file: {exc}; the file was not checked")
-    return Source(text, tree, text.count("\n") + (0 if text.endswith("\n") or not text else 1))
+    return Source(text, tree, count_lines(text))
 
 
 def read_regular(path: Path) -> bytes:

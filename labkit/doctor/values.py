@@ -145,7 +145,10 @@ class SymbolTable:
         self.io: dict[str, list[Value]] = {}  # function -> values it calls database methods on (sync if they are)
         self.passes: dict[str, list[str]] = {}  # function -> project functions it hands its session to
         self.defined_at: dict[str, tuple[str, int]] = {}
+        # Answers of kind_of and canonical: asked once every file is in (see merge), many times over.
         self._memo: dict[str, str | None] = {}
+        self._canonical: dict[str, str] = {}
+        self._outside: SymbolTable | None = None
 
     # -- filling ---------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class SymbolTable:
         for symbol, where in later.defined_at.items():
             self.defined_at.setdefault(symbol, where)
         self._memo.clear()
+        self._canonical.clear()
 
     def declare_return(self, symbol: str, value: Value) -> None:
         self.returns[symbol] = value
@@ -217,10 +221,26 @@ class SymbolTable:
             return f"{self.canonical(made[0].symbol)}.{method}"
         return function
 
+    def outside(self) -> SymbolTable:
+        """A table of the same project that binds nothing: how a value naming nothing of the project resolves.
+
+        Every binding is under a module of the project (or ``@state``), so such a value resolves there
+        as it will here once every file is in; its answers are kept for the whole scan.
+        """
+        if self._outside is None:
+            self._outside = SymbolTable(self.first_party)
+        return self._outside
+
     # -- reading (after every file is in) ----------------------------------------
 
     def canonical(self, symbol: str) -> str:
         """Follow pure aliases (imports): ``app.main.engine`` -> ``app.db.engine``."""
+        found = self._canonical.get(symbol)
+        if found is None:
+            found = self._canonical[symbol] = self._follow(symbol)
+        return found
+
+    def _follow(self, symbol: str) -> str:
         for _ in range(25):
             target = self._alias(symbol)
             if target is None:

@@ -19,7 +19,9 @@ before binding the left.
 Speed: one walk per file, hooks dispatched by node type (calls by callee
 name), leaves nobody asked about never visited, and the body of a function
 or class that has none of the words the selected rules react to (see
-:class:`labkit.doctor.loudness.Loudness`) not walked at all.
+:class:`labkit.doctor.loudness.Loudness`) not walked at all; a file with none
+of them, importing nothing of the project, is not walked either (see
+:mod:`labkit.doctor.prefilter`).
 """
 
 from __future__ import annotations
@@ -544,6 +546,7 @@ class Walker:
         for alias in node.names:
             if alias.name == "*":
                 ctx.star_modules.append(base)
+                ctx.imported.add(base)
                 if ctx.scope.kind == "module":
                     ctx.symbols.star_import(ctx.module, base)
                 continue
@@ -551,6 +554,7 @@ class Walker:
 
     def _alias(self, name: str, target: str, node: ast.AST) -> None:
         ctx = self._ctx
+        ctx.imported.add(target)
         scope = ctx.scope
         if scope.kind == "module":
             symbol = f"{ctx.module}.{name}"

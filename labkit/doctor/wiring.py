@@ -23,6 +23,9 @@ class Wiring:
     by_call: dict[str | None, list[Hook]] = field(default_factory=dict)
     finishers: list[Finish] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
+    # What a file must hold for some wired hook to report in it (see labkit.doctor.prefilter); None:
+    # a wired rule did not say, so every file is walked.
+    needed: set[str] | None = field(default_factory=set)
 
     def add(self, hooks: Hooks) -> None:
         for node_type, hook in hooks.on:
@@ -35,6 +38,12 @@ class Wiring:
                 if hook not in listed:
                     listed.append(hook)
         self.words.update(hooks.words)
+        if self.needed is not None:
+            if hooks.needs_declared:
+                self.needed.update(hooks.needed or ())
+                self.needed.update(name for names, _ in hooks.calls for name in names or () if not name.startswith("@"))
+            else:
+                self.needed = None
         for finish in hooks.finishers:
             if finish not in self.finishers:
                 self.finishers.append(finish)

@@ -42,6 +42,8 @@ class Share:
     suppressions: dict[str, Suppressions] = field(default_factory=dict)
     files: int = 0
     lines: int = 0
+    imported: set[str] = field(default_factory=set)  # what the walked files import (see labkit.doctor.prefilter)
+    unwalked: list[tuple[Path, str, str]] = field(default_factory=list)  # (file, relative path, module)
     creates_engine: bool = False
     uses_async_engine: bool = False
 
@@ -94,8 +96,17 @@ def _run_share(index: int) -> Share:
     from labkit.doctor.scanner import check_share
 
     assert _JOB is not None
-    shares, root, base, modules, first_party, options, prefix = _JOB
-    return check_share(shares[index], root, base, modules, first_party, options, prefix)  # type: ignore[index,arg-type]
+    shares, root, base, modules, first_party, options, prefix, walk_all = _JOB
+    return check_share(
+        shares[index],  # type: ignore[index]
+        root,  # type: ignore[arg-type]
+        base,  # type: ignore[arg-type]
+        modules,  # type: ignore[arg-type]
+        first_party,  # type: ignore[arg-type]
+        options,  # type: ignore[arg-type]
+        prefix,  # type: ignore[arg-type]
+        walk_all,  # type: ignore[arg-type]
+    )
 
 
 def check_in_workers(
@@ -106,12 +117,13 @@ def check_in_workers(
     first_party: frozenset[str],
     options: Options,
     prefix: list[str],
+    walk_all: frozenset[str],
 ) -> list[Share]:
     """Each share checked in a forked process; the results in share order."""
     import multiprocessing
 
     global _JOB
-    _JOB = (shares, root, base, modules, first_party, options, prefix)
+    _JOB = (shares, root, base, modules, first_party, options, prefix, walk_all)
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(len(shares)) as pool:

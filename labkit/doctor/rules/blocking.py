@@ -34,6 +34,7 @@ BLOCKING = Rule(
     "(FastAPI runs it in a worker thread).",
     notebooks=("04-sync-driver-under-async-engine",),
 )
+BLOCKING.needs("async")  # reports only inside an async def; the other hooks record what helpers do
 # Methods that talk to the database (or hand out something that will).
 IO_METHODS = frozenset(
     {
@@ -189,6 +190,7 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     assert isinstance(route, ast.AsyncFunctionDef)
     group = (ctx.rel, route.lineno, route.col_offset)
     func = node.func
+    made: Value | None = None  # what the call is made on, once computed (nothing is bound meanwhile)
     if isinstance(func, (ast.Name, ast.Attribute)) and _root(func) not in ("self", "cls"):
         helper = ctx.symbol(func)
         if helper is None and isinstance(func, ast.Attribute):  # `service = UserService(db)`, then `service.get()`
@@ -215,10 +217,13 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
     if id(node) in awaited(ctx):
         return
     if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
+        value = made if made is not None else ctx.value(func.value)
+        if not ctx.may_become(value, values.SYNC_DB):
+            return  # decided already: no message to write
         ctx.defer(
             BLOCKING,
             node,
-            ctx.value(func.value),
+            value,
             values.SYNC_DB,
             "",
             f"{dotted(func) or '...' + func.attr}() on a {KIND} inside async def {route.name}(): it blocks the "
@@ -226,10 +231,17 @@ def blocking_call(node: ast.Call, ctx: FileContext) -> None:
             group,
         )
     elif isinstance(func, (ast.Name, ast.Attribute)):
+        # ctx.value(node) is that of the receiver, then the method (keywords may say more: asked then)
+        if made is not None and isinstance(func, ast.Attribute) and not node.keywords:
+            value = made.then(f"meth:{func.attr}")
+        else:
+            value = ctx.value(node)
+        if not ctx.may_become(value, _MADE):
+            return  # decided already: no message to write
         ctx.defer(
             BLOCKING,
             node,
-            ctx.value(node),
+            value,
             _MADE,
             "",
             f"{dotted(func) or '...'}() makes a {KIND} inside async def {route.name}(): its queries block the "

@@ -50,6 +50,8 @@ def _state(ctx: FileContext, key: str, empty: object) -> Any:
 
 
 ENGINE_AT_IMPORT.loud("create_engine", "create_async_engine")  # a class body that builds one is walked
+# An engine comes from SQLAlchemy (by these names), from the project's other files or from app.state.
+ENGINE_AT_IMPORT.needs("create_engine", "create_async_engine", "state")
 
 
 @ENGINE_AT_IMPORT.on_node(ast.Assign, ast.AnnAssign)

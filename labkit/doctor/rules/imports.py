@@ -28,6 +28,7 @@ SWALLOWED_IMPORT_ERROR = Rule(
     "not vanish from it.",
     notebooks=("10-one-app-one-database",),
 )
+SWALLOWED_IMPORT_ERROR.needs("try")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _LOGGING = frozenset(
     {

@@ -29,6 +29,7 @@ DUPLICATE_MIDDLEWARE = Rule(
     hint="Add each middleware once, in one place (the last one added is the outermost).",
     notebooks=("09-middleware-twice-and-order",),
 )
+DUPLICATE_MIDDLEWARE.needs("middleware")  # add_middleware() or middleware=[...]
 _STATE = "duplicate-middleware:adds"
 
 

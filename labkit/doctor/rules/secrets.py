@@ -33,6 +33,7 @@ DEFAULT_SECRET = Rule(
     "put development values in a local .env that git ignores.",
     notebooks=("11-config-and-secrets",),
 )
+DEFAULT_SECRET.needs("secret", "passw", "pwd", "token", "apikey", "_key")  # the secret names _SECRET_NAME matches
 _SECRET_NAME = re.compile(
     r"(^|_)(secret|secret_key|password|passwd|pwd|token|api_key|apikey|private_key|signing_key|jwt_key|"
     r"access_key|client_secret|auth_key|encryption_key)$",

@@ -31,6 +31,7 @@ SESSION_NOT_CLOSED = Rule(
     "session per request, never one per process.",
     notebooks=("05-async-session-pitfalls",),
 )
+SESSION_NOT_CLOSED.needs("session")  # a call that makes a session (_SESSION_CALL)
 _FACTORIES = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
 _HTTP_ROOTS = frozenset({"requests", "aiohttp", "httpx", "boto3", "botocore", "aioboto3", "urllib3"})
 _SESSIONS = frozenset({values.SESSION, values.ASYNC_SESSION})

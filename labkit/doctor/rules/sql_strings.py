@@ -30,6 +30,7 @@ SQL_FROM_STRINGS = Rule(
     notebooks=("05-async-session-pitfalls",),
     severity="warning",
 )
+SQL_FROM_STRINGS.needs()  # reports at text() / exec_driver_sql() calls only
 
 
 def _constant(node: ast.expr, ctx: FileContext) -> bool:

@@ -46,6 +46,8 @@ HARDCODED_PASSWORD = Rule(
     notebooks=("04-sync-driver-under-async-engine", "11-config-and-secrets"),
 )
 LIBPQ_ONLY = ("sslmode", "channel_binding")
+LIBPQ_PARAMS.needs("://")  # a URL literal
+HARDCODED_PASSWORD.needs("://", "passw", "pwd")  # a URL literal, or a password keyword or key
 
 
 def _check_literal(text: str, node: ast.AST, ctx: FileContext) -> None:
