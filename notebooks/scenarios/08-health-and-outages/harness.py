@@ -80,9 +80,15 @@ class Drill:
 
     @property
     def recovered_at(self) -> float:
-        """When the first GET /orders that succeeded after the server had gone down started."""
+        """When the first GET /orders that succeeded after the server had gone down answered.
+
+        Its answer, not its start: a request sent while PostgreSQL was still starting can wait in
+        connect and succeed a second later, while requests sent after it still fail fast (measured on
+        the container backend, whose port forwarding accepts connections before PostgreSQL listens).
+        """
         return min(
-            (s.started for s in self.users if s.outcome == "200" and s.started >= self.down_at), default=float("inf")
+            (s.started + s.seconds for s in self.users if s.outcome == "200" and s.started >= self.down_at),
+            default=float("inf"),
         )
 
     def users_between(self, start: float, end: float) -> Counter[str]:
