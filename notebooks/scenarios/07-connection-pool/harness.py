@@ -221,8 +221,23 @@ class Budget:
         return (self.max_connections - self.superuser_reserved - self.reserved - headroom) // processes
 
 
+def _settled_others(pg: labkit.Postgres) -> None:
+    """Wait (up to 5 s) for client connections that are leaving to be gone: right after a restart the
+    container backend's readiness probe can still hold one (measured: 2 instead of 1 on PostgreSQL 17)."""
+
+    def only_labkit_left() -> bool:
+        query = "select count(*) from pg_stat_activity where backend_type = 'client backend' and application_name <> %s"
+        return int(pg.query(query, APP)[0][0]) <= 1
+
+    try:
+        labkit.wait_until(only_labkit_left, timeout=5, what="other clients to disconnect")
+    except labkit.WaitTimeout:
+        pass  # a server with clients of its own (LABKIT_DATABASE_URL): count them, as budget() does
+
+
 def budget(pg: labkit.Postgres) -> Budget:
     """The server's limit, its reserved slots, and the connections already taken by others (labkit's included)."""
+    _settled_others(pg)
     limit, superuser, reserved, backends = pg.query(
         "select current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int, "
         "coalesce(current_setting('reserved_connections', true), '0')::int, "
