@@ -26,7 +26,7 @@ HEALTH_ALWAYS_OK = Rule(
     id="health-check-always-ok",
     finds="a health or readiness route that catches the database's error and still answers 200",
     hint="Answer 503 when the database does not answer (`response.status_code = 503`, or raise "
-    "`HTTPException(503)`); keep liveness (`/live`) free of database calls.",
+    "`HTTPException(503)`); keep liveness (`/health/live`) free of database calls.",
     notebooks=("08-health-and-outages",),
 )
 HEALTH_ALWAYS_OK.needs("try")  # the error is caught in a try
