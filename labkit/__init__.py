@@ -9,7 +9,7 @@ block; everything else lives in private modules (``labkit._name``) and may chang
 - the learner's side: :func:`progress`, :func:`save`, :func:`restore`, :func:`env`,
   :func:`command` (the ``labkit`` CLI)
 - a notebook's self-checks: :func:`expect`
-- display: :class:`Table`, :class:`Code`
+- display: :class:`Table`, :class:`Code`, :class:`Tabular` (a result shown as its table)
 
 Names load on first use (PEP 562), so ``import labkit.doctor`` or ``labkit progress`` does not
 pay for SQLAlchemy, psycopg2 and httpx. The server backends are the private package
@@ -31,6 +31,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "command": ("labkit._cli", "main"),
     "Code": ("labkit._display", "Code"),
     "Table": ("labkit._display", "Table"),
+    "Tabular": ("labkit._display", "Tabular"),
     "env": ("labkit._envreport", "env"),
     "LabkitError": ("labkit._errors", "LabkitError"),
     "Lab": ("labkit._lab", "Lab"),
@@ -70,6 +71,7 @@ __all__ = [  # the same names as _EXPORTS (a test keeps them equal), spelled out
     "Scenario",
     "Stopped",
     "Table",
+    "Tabular",
     "WaitTimeout",
     "claim",
     "command",
@@ -105,7 +107,7 @@ if TYPE_CHECKING:
     from labkit._appserver import AppExited, AppNotAnswering, AppServer, Stopped
     from labkit._claims import claim
     from labkit._cli import main as command
-    from labkit._display import Code, Table
+    from labkit._display import Code, Table, Tabular
     from labkit._envreport import env
     from labkit._errors import LabkitError
     from labkit._expect import ExpectationFailed, expect

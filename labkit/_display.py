@@ -83,3 +83,20 @@ class Table:
             for row in self.rows
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Tabular:
+    """A measurement that shows itself as its :class:`Table`: text for print and nbval, HTML in Jupyter.
+
+    Subclasses define ``table()``. A dataclass subclass needs ``repr=False``, or the ``__repr__`` the
+    dataclass writes hides this one.
+    """
+
+    def table(self) -> Table:
+        raise NotImplementedError(f"{type(self).__name__} must define table()")
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self.table())

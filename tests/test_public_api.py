@@ -109,3 +109,24 @@ def test_scenario_check_uses_only_public_names(check: Path) -> None:
 )
 def test_private_uses_are_found(source: str, uses: list[str]) -> None:
     assert private_uses(source) == uses
+
+
+def test_a_tabular_result_shows_its_table_as_text_and_html() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, repr=False)
+    class Counted(labkit.Tabular):
+        count: int
+
+        def table(self) -> labkit.Table:
+            return labkit.Table(("what", "count"), (("requests", str(self.count)),))
+
+    shown = Counted(3)
+    assert repr(shown) == str(labkit.Table(("what", "count"), (("requests", "3"),)))
+    assert "<td style='text-align:left'>3</td>" in shown._repr_html_()
+
+    class Forgot(labkit.Tabular):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Forgot must define table"):
+        repr(Forgot())

@@ -117,8 +117,8 @@ class Reading:
     states: dict[str, int]  # the app's connections in pg_stat_activity, by state
 
 
-@dataclass(frozen=True)
-class OneByOne:
+@dataclass(frozen=True, repr=False)
+class OneByOne(labkit.Tabular):
     """GET /authors, one request after another, and the pool after each."""
 
     readings: tuple[Reading, ...]
@@ -135,12 +135,6 @@ class OneByOne:
     @property
     def idle_in_transaction(self) -> int:
         return max(r.states.get("idle in transaction", 0) for r in self.readings)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(
@@ -250,8 +244,8 @@ def plot(*bursts: Burst) -> Figure:
 # -- every route once ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Routes:
+@dataclass(frozen=True, repr=False)
+class Routes(labkit.Tabular):
     """Each route called once: (request, status, the answer or the exception the app logged)."""
 
     rows: tuple[tuple[str, str, str], ...]
@@ -262,12 +256,6 @@ class Routes:
 
     def said(self, request: str) -> str:
         return next(said for req, _, said in self.rows if req == request)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(("request", "status", "the answer, or the exception the app logged"), self.rows)
@@ -433,20 +421,14 @@ async def _try_factory(make: Callable[[], Any]) -> tuple[str, str, str, str]:
     return made, session_made, query, str(len(relevant))
 
 
-@dataclass(frozen=True)
-class Factories:
+@dataclass(frozen=True, repr=False)
+class Factories(labkit.Tabular):
     """Each factory: made? a session made? ``select 1`` through it? warnings recorded."""
 
     rows: tuple[tuple[str, str, str, str, str], ...]
 
     def row(self, number: int) -> tuple[str, str, str, str]:
         return self.rows[number][1:]
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(

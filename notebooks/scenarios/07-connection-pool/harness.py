@@ -255,20 +255,14 @@ class Refusal:
     message: str
 
 
-@dataclass(frozen=True)
-class Limits:
+@dataclass(frozen=True, repr=False)
+class Limits(labkit.Tabular):
     """Connections opened until refused, once as the lab's superuser and once as an ordinary role."""
 
     rows: tuple[Refusal, ...]
 
     def __getitem__(self, login: str) -> Refusal:
         return next(r for r in self.rows if r.login == login)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(
@@ -316,8 +310,8 @@ async def limits(pg: labkit.Postgres) -> Limits:
     return Limits(tuple(rows))
 
 
-@dataclass(frozen=True)
-class Processes:
+@dataclass(frozen=True, repr=False)
+class Processes(labkit.Tabular):
     """Two processes of the app, each under its own load of concurrent reports, and the server's count meanwhile."""
 
     label: str
@@ -341,12 +335,6 @@ class Processes:
         for load in self.loads:
             total.update(load.outcomes)
         return dict(sorted(total.items()))
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(
@@ -542,8 +530,8 @@ def ms(values: list[float], q: float) -> float:
     return sorted(values)[int(q / 100 * (len(values) - 1))] * 1000
 
 
-@dataclass(frozen=True)
-class Cost:
+@dataclass(frozen=True, repr=False)
+class Cost(labkit.Tabular):
     """Timings of two variants, interleaved so that both see the same machine noise."""
 
     seconds: dict[str, list[float]]
@@ -563,12 +551,6 @@ class Cost:
         """p95 minus median of the first variant, in ms."""
         plain = next(iter(self.seconds.values()))
         return ms(plain, 95) - ms(plain, 50)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(
@@ -733,16 +715,10 @@ async def _try_connect(pg: labkit.Postgres, port: int, patience: float, **connec
     return outcome, time.perf_counter() - began
 
 
-@dataclass(frozen=True)
-class Connects:
+@dataclass(frozen=True, repr=False)
+class Connects(labkit.Tabular):
     default_timeout: float  # asyncpg.connect's default timeout, in seconds
     rows: dict[str, tuple[str, float]]  # server -> (outcome, seconds)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(("server", "outcome"), tuple((k, v[0]) for k, v in self.rows.items()))

@@ -62,8 +62,8 @@ def _ask(srv: labkit.AppServer, path: str, timeout: float) -> tuple[str, float]:
 # -- the outage drill ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Drill:
+@dataclass(frozen=True, repr=False)
+class Drill(labkit.Tabular):
     """Users on GET /orders and a load balancer on its routes while PostgreSQL went down and came back.
 
     Times are seconds since the load began.
@@ -119,12 +119,6 @@ class Drill:
     def probes_during(self, path: str) -> Counter[str]:
         """What the load balancer got on ``path`` while the server was certainly down."""
         return self.probes_between(path, self.down_at, self.restart_at)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         """One row per window: what the users got, and what the load balancer saw."""
@@ -299,19 +293,13 @@ def plot(*drills: Drill) -> Figure:
 # -- a silent database -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Silent:
+@dataclass(frozen=True, repr=False)
+class Silent(labkit.Tabular):
     """The health routes before, while and after the database was silent: (outcome, seconds) each."""
 
     before: dict[str, tuple[str, float]]
     during: dict[str, tuple[str, float]]
     after: dict[str, tuple[str, float]]
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(
@@ -351,19 +339,13 @@ def silent(lab: labkit.Lab, paths: tuple[str, ...] = ("/health",)) -> Silent:
 # -- how long a deadline takes -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Deadlines:
+@dataclass(frozen=True, repr=False)
+class Deadlines(labkit.Tabular):
     """A deadline of ``deadline`` s on ``select 1`` over a silent connection: seconds until each way gave up."""
 
     deadline: float
     wait_for: float  # asyncio.wait_for(query, deadline)
     task: float  # a task, asyncio.wait({task}, timeout=deadline), then cancel: what ping() in app/db.py does
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
 
     def table(self) -> labkit.Table:
         return labkit.Table(

@@ -47,24 +47,11 @@ def _table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> labkit.
     return labkit.Table(header, tuple(tuple(str(cell) for cell in row) for row in rows))
 
 
-class _Shown:
-    """A measurement that shows itself as its table (text for nbval, HTML in Jupyter)."""
-
-    def table(self) -> labkit.Table:
-        raise NotImplementedError
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
-
-
 # -- the stack ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, repr=False)
-class Stack(_Shown):
+class Stack(labkit.Tabular):
     """``listed``: ``app.user_middleware``, index 0 first; ``chain``: the layers a request passes, outermost first."""
 
     listed: tuple[str, ...]
@@ -109,7 +96,7 @@ def _security(response: httpx.Response) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class OneRequest(_Shown):
+class OneRequest(labkit.Tabular):
     """One GET /api/products with a new API key."""
 
     status: int
@@ -124,7 +111,7 @@ class OneRequest(_Shown):
 
 
 @dataclass(frozen=True, repr=False)
-class Flood(_Shown):
+class Flood(labkit.Tabular):
     """``count`` requests with one key: the first ``RATE_LIMIT`` (served), then the rest (over the limit)."""
 
     first: dict[int, int]  # status -> how many, for the first RATE_LIMIT requests
@@ -146,7 +133,7 @@ class Flood(_Shown):
 
 
 @dataclass(frozen=True, repr=False)
-class Responses(_Shown):
+class Responses(labkit.Tabular):
     """Five requests as the frontend sends them: status, security headers, may the frontend's script read it."""
 
     rows: dict[str, tuple[int, str, bool]]
@@ -184,7 +171,7 @@ class Responses(_Shown):
 
 
 @dataclass(frozen=True, repr=False)
-class Cors(_Shown):
+class Cors(labkit.Tabular):
     """Requests from another site (and one from the frontend): what CORS grants each."""
 
     rows: dict[str, tuple[int, str, str]]  # request -> (status, Access-Control-Allow-Origin, -Credentials)
@@ -334,7 +321,7 @@ class Catalog:
 
 
 @dataclass(frozen=True, repr=False)
-class Started(_Shown):
+class Started(labkit.Tabular):
     """One start of the app: it served (and answered with or without X-Request-ID), or it exited."""
 
     exit_code: int | None  # None: it served

@@ -32,19 +32,6 @@ FOREIGN = "https://elsewhere.example"  # an origin the shop's browser clients ne
 PACKAGE_PROBE = Path(__file__).with_name("package_probe.py")
 
 
-class _Shown:
-    """Shown as its table: text for logs and nbval, HTML in Jupyter."""
-
-    def table(self) -> labkit.Table:
-        raise NotImplementedError
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return str(self.table())
-
-
 def _short(lab: labkit.Lab, text: str) -> str:
     """One line, without the work dir's absolute path."""
     lines = text.strip().splitlines()
@@ -73,7 +60,7 @@ class EntryPoint:
 
 
 @dataclass(frozen=True, repr=False)
-class EntryPoints(_Shown):
+class EntryPoints(labkit.Tabular):
     """Each ``app.main*`` module served by uvicorn, and what it serves."""
 
     points: tuple[EntryPoint, ...]
@@ -135,7 +122,7 @@ def entry_points(lab: labkit.Lab) -> EntryPoints:
 
 
 @dataclass(frozen=True, repr=False)
-class OneAtATime(_Shown):
+class OneAtATime(labkit.Tabular):
     """Requests one at a time, and the app's connections on the server after each."""
 
     rows: tuple[tuple[str, int, int], ...]  # request, status, the app's connections after it
@@ -177,7 +164,7 @@ def one_at_a_time(lab: labkit.Lab, paths: tuple[str, ...], *, pause: float = 0.2
 
 
 @dataclass(frozen=True, repr=False)
-class Probe(_Shown):
+class Probe(labkit.Tabular):
     """What ``package_probe.py`` (the check's own probe, in a child process) found, requirement by requirement."""
 
     raw: dict  # its RESULT: failures, apps, broken_router, factory, no_url
@@ -245,7 +232,7 @@ def probe(lab: labkit.Lab) -> Probe:
 
 
 @dataclass(frozen=True, repr=False)
-class Imports(_Shown):
+class Imports(labkit.Tabular):
     """Which module of the package imports which while it is itself being imported (read with ``ast``)."""
 
     graph: dict[str, set[str]]
@@ -270,7 +257,7 @@ def imports(lab: labkit.Lab) -> Imports:
 
 
 @dataclass(frozen=True, repr=False)
-class Environments(_Shown):
+class Environments(labkit.Tabular):
     """One app per deploy: what each one does about the three production switches."""
 
     rows: tuple[tuple[str, str, str, str], ...]  # the deploy sets, GET /docs, CORS allows, SQL echoed
