@@ -91,3 +91,11 @@ def test_the_demo_databases_are_named_apart(local_pg: Postgres, broken: Lab) -> 
     url = broken.harness.empty_database(broken, "t_named")
     assert "/demo01_t_named" in url
     assert broken.harness.tables(url) == []
+
+
+def test_after_the_fix_a_model_in_an_imported_module_gets_its_table_the_others_nothing(fixed: Lab) -> None:
+    lab = fixed
+    added = lab.harness.new_models(lab, "t_newmodels")
+    assert added.tables_before == ("notes", "users") and added.started.endswith("no error")
+    assert added.tables_after == ("notes", "tags", "users") and "email" not in added.user_columns
+    assert "labels.py" not in [p.name for p in (lab.workdir / "app").iterdir()]

@@ -63,3 +63,12 @@ def test_the_doctor_finds_the_lessons_on_the_broken_project_only(lab: Lab) -> No
         "reload-without-main-guard",
         "finding)",
     ]
+
+
+def test_the_reloads_workers_never_overlap(lab: Lab) -> None:
+    lab.apply(1)
+    lab.apply(2)
+    overlap = lab.harness.reload_overlap(lab, 2)
+    assert overlap.new_workers == 2 and overlap.samples > 2
+    assert overlap.most_workers_at_once == 1 and overlap.overlapping_saves == 0
+    assert "alive together: 0" in str(overlap)

@@ -95,3 +95,7 @@ def test_the_factories_table_says_which_factory_works(local_pg: Postgres, harnes
     assert made.row(3)[:2] == ("yes", "Session") and made.row(3)[2].startswith("TypeError")
     assert tables == ["nb05a_authors", "nb05a_books"]
     assert harness.describe(ValueError("one\ntwo (Background on this error at: x)")) == "ValueError: one"
+
+
+def test_the_default_async_engine_reads_committed(lab: labkit.Lab, harness) -> None:
+    assert asyncio.run(harness.isolation_level(lab.pg)) == ("read committed", "READ COMMITTED")

@@ -131,3 +131,19 @@ def test_timeouts_bound_every_wait(lab: labkit.Lab, harness) -> None:
     assert locked.logged.endswith("canceling statement due to statement timeout")
     started = harness.start_against_silent(lab, env)
     assert started["outcome"] == "refused to start (TimeoutError)"
+
+
+def test_a_burst_opens_the_overflow_and_closes_it_on_return(lab: labkit.Lab, harness) -> None:
+    spike = asyncio.run(harness.burst(lab.pg))
+    assert (spike.asked, spike.answered, spike.opened, spike.kept) == (20, 20, 15, 5)
+
+
+def test_pg_stat_activity_counts_more_than_the_app(lab: labkit.Lab, harness) -> None:
+    seen = harness.activity(lab.pg)
+    assert seen.app == 0 and seen.background > 0 and seen.clients >= 1
+    assert seen.counted == seen.background + seen.clients
+
+
+def test_a_bare_create_engine_is_bounded_at_15(lab: labkit.Lab, harness) -> None:
+    bare = harness.bare_engine(lab.pg)
+    assert (bare.pool, bare.asked, bare.answered, bare.opened) == ("QueuePool", 20, 20, 15)

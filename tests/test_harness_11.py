@@ -117,3 +117,9 @@ def test_the_reference_steps_refuse_bad_deploys_and_print_no_secret(lab, notes) 
     shown = notes.settings_repr()
     assert shown.returncode == 0 and shown.output.count("SecretStr('**********')") == 4 and shown.leaked == ()
     assert roles(lab.pg) == 0
+
+
+def test_dotenv_is_read_only_from_the_project_folder(lab: labkit.Lab) -> None:
+    read = lab.harness.dotenv_from(lab)
+    assert (read.from_project, read.from_parent) == ("read .env", "ValidationError: db_password missing")
+    assert not (lab.workdir / ".env").exists()

@@ -350,8 +350,12 @@ def _audit_summary(audit: list[AuditEntry]) -> list[str]:
         f"({in_notebook} of them measured in their notebook already, with no `labkit.claim` yet). "
         f"**{status['not checkable']} are not checkable**: "
         + ", ".join(f"{why[word]} {word}" for word in WHY)
-        + f". {_count(fairness, 'verdict answers', 'verdicts answer')} another claim than the report made; "
-        "they are listed under *Verdicts to restate*.",
+        + (
+            f". {_count(fairness, 'verdict answers', 'verdicts answer')} another claim than the report made; "
+            "they are listed under *Verdicts to restate*."
+            if fairness
+            else ". Every verdict answers the claim as its report made it."
+        ),
     ]
 
 

@@ -391,3 +391,101 @@ def race(lab: Lab, *, batch: int = 8, max_rounds: int = 64) -> Race:
     while seen.failed == 0 and len(seen.rounds) < max_rounds:
         seen = seen + start_together(lab, batch)
     return seen
+
+
+# -- adding models after the fix (report 001's "Add new models (will auto-create tables)") ---------------
+
+
+TAG_MODEL = '''
+
+class Tag(Base):
+    """Added later, in a module create_tables() imports."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+'''
+LABEL_MODULE = '''"""Added later, in a new module that create_tables() does not import."""
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class Label(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+'''
+USER_NAME = "    name: Mapped[str] = mapped_column(String(100), unique=True)\n"
+USER_EMAIL = "    email: Mapped[str | None] = mapped_column(String(200))\n"
+
+
+@dataclass(frozen=True)
+class NewModels:
+    """Tables and the users table's columns, at the first start and after the models were changed."""
+
+    tables_before: tuple[str, ...]
+    tables_after: tuple[str, ...]
+    user_columns: tuple[str, ...]  # the users table's columns after the second start
+    started: str  # the second start: "Application startup complete, no error" or what went wrong
+
+    @property
+    def table(self) -> Table:
+        return Table(
+            ("model added", "where", "after a restart"),
+            (
+                (
+                    "Tag",
+                    "app/models.py (create_tables imports it)",
+                    "table" if "tags" in self.tables_after else "no table",
+                ),
+                (
+                    "Label",
+                    "app/labels.py (new, imported by nobody)",
+                    "table" if "labels" in self.tables_after else "no table",
+                ),
+                ("User.email", "a new column on users", "column" if "email" in self.user_columns else "no column"),
+            ),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.table._repr_html_()
+
+
+def _columns(url: str, table_name: str) -> list[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            query = text(
+                "select column_name from information_schema.columns where table_name = :t order by ordinal_position"
+            )
+            return list(conn.scalars(query, {"t": table_name}))
+    finally:
+        engine.dispose()
+
+
+def new_models(lab: Lab, database: str = "newmodels") -> NewModels:
+    """On the app whose lifespan runs ``create_tables()`` (step 1 on): start it on a new database, then add a
+    ``Tag`` model to ``app/models.py``, a ``Label`` model in a new ``app/labels.py`` that nothing imports and
+    an ``email`` column to ``User``, and start it again on the same database. The files are put back."""
+    url = empty_database(lab, database)
+    models = lab.workdir / "app" / "models.py"
+    labels = lab.workdir / "app" / "labels.py"
+    original = models.read_text()
+    if USER_NAME not in original:
+        raise RuntimeError("app/models.py has no `name` column line to add `email` after")
+    with lab.serve("app.main:app", env={"DATABASE_URL": url}, ready_path="/health"):
+        before = tables(url)
+    try:
+        models.write_text(original.replace(USER_NAME, USER_NAME + USER_EMAIL) + TAG_MODEL)
+        labels.write_text(LABEL_MODULE)
+        with lab.serve("app.main:app", env={"DATABASE_URL": url}, ready_path="/health") as srv:
+            after = tables(url)
+            logs = srv.logs()
+    finally:
+        models.write_text(original)
+        labels.unlink(missing_ok=True)
+    clean = "Application startup complete" in logs and "Traceback" not in logs
+    started = "Application startup complete, no error" if clean else "startup failed or logged an error"
+    return NewModels(tuple(before), tuple(after), tuple(_columns(url, "users")), started)

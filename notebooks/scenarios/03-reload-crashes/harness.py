@@ -293,3 +293,80 @@ def plot(**series: Reloads) -> None:
     runs.legend()
     fig.tight_layout()
     plt.show()
+
+
+# -- do the reload's processes ever overlap? -----------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Overlap(_Shown):
+    saves: int
+    samples: int  # psutil readings of the reloader's children, taken back to back during the saves
+    most_workers_at_once: int  # the most live (not yet reaped) workers one reading saw
+    overlapping_saves: int  # saves where one reading saw the old worker and the new one alive together
+    new_workers: int  # the workers the saves started
+
+    def text(self) -> str:
+        return "\n".join(
+            [
+                "$ uvicorn app.main:app --reload",
+                f"saves of app/main.py: {self.saves}, new workers: {self.new_workers}",
+                f"readings of the reloader's children: {self.samples}",
+                f"most workers alive at once: {self.most_workers_at_once}",
+                f"saves where the old and the new worker were alive together: {self.overlapping_saves}",
+            ]
+        )
+
+
+def _live_workers(reloader: int) -> frozenset[int]:
+    """The reloader's spawned workers that are running (a worker that has exited but is not reaped yet is
+    not counted: it runs no code)."""
+    live = set()
+    try:
+        children = psutil.Process(reloader).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return frozenset()
+    for proc in children:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(proc.cmdline()):
+                live.add(proc.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return frozenset(live)
+
+
+def reload_overlap(lab: Lab, saves: int) -> Overlap:
+    """Serve with ``uvicorn app.main:app --reload`` and save ``app/main.py`` ``saves`` times; during each save a
+    thread reads the reloader's live workers back to back, until the new worker answers. A save overlaps when
+    one reading holds both the worker it replaced and the new one."""
+    import threading
+
+    srv = lab.serve("app.main:app", reload=True, ready_path="/health")
+    readings: list[frozenset[int]] = []
+    overlapping = 0
+    started: set[int] = set()
+    try:
+        for _ in range(saves):
+            old = _live_workers(srv.pid)
+            done = threading.Event()
+            seen: list[frozenset[int]] = []
+
+            def watch(seen: list[frozenset[int]] = seen, done: threading.Event = done) -> None:
+                while not done.is_set():
+                    seen.append(_live_workers(srv.pid))
+
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            try:
+                srv.touch("app/main.py")
+            finally:
+                done.set()
+                watcher.join()
+            readings += seen
+            new = {pid for reading in seen for pid in reading} - old
+            started |= new
+            overlapping += any(reading & old and reading & new for reading in seen)
+    finally:
+        srv.stop()
+        srv.close()
+    return Overlap(saves, len(readings), max(map(len, readings), default=0), overlapping, len(started))

@@ -445,3 +445,20 @@ async def factories(engine: AsyncEngine) -> Factories:
     """
     rows = [(name, *await _try_factory(make)) for name, make in _factories(engine).items()]
     return Factories(tuple(rows))
+
+
+# -- the default isolation level (report 003's "Isolation Level: Default (READ COMMITTED)") ---------------
+
+
+async def isolation_level(pg: labkit.Postgres) -> tuple[str, str]:
+    """``SHOW transaction_isolation`` inside an ``AsyncSession`` of an async engine built with no options, and
+    the isolation level SQLAlchemy reads for that engine's connection: the defaults, as the report's engine."""
+    engine = create_async_engine(pg.url("asyncpg"))
+    try:
+        async with AsyncSession(engine) as session:
+            shown = str(await session.scalar(text("show transaction_isolation")))
+            conn = await session.connection()
+            read = str(await conn.get_isolation_level())
+    finally:
+        await engine.dispose()
+    return shown, read

@@ -753,3 +753,99 @@ def start_against_silent(lab: labkit.Lab, env: dict[str, str]) -> dict[str, Any]
             )
         except ChildTimeout:
             return {"outcome": "no answer", "seconds": CONNECT_PATIENCE}
+
+
+# -- a burst on pool_size + max_overflow (report 000's "max_overflow handles traffic spikes") -------------
+
+
+@dataclass(frozen=True)
+class Burst:
+    """A burst of checkouts on one engine: the connections it opened during the burst, and those it kept."""
+
+    asked: int  # checkouts started at once
+    answered: int  # those that got a connection and ran their query
+    opened: int  # distinct backends (connections) that served them
+    kept: int  # connections PostgreSQL still sees once every checkout has returned (the engine not disposed)
+
+
+async def burst(pg: labkit.Postgres, pool_size: int = 5, max_overflow: int = 10, asked: int = 20) -> Burst:
+    """``asked`` checkouts at once, each holding its connection 0.3 s, on an engine of ``pool_size`` +
+    ``max_overflow``; then, with every connection returned, PostgreSQL's count of the engine's connections."""
+    engine = create_async_engine(
+        pg.url("asyncpg"),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=30,
+        connect_args={"server_settings": {"application_name": NOTEBOOK}},
+    )
+
+    async def checkout() -> int:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(text("select pg_backend_pid() from pg_sleep(0.3)")))
+
+    try:
+        pids = await asyncio.gather(*(checkout() for _ in range(asked)), return_exceptions=True)
+        kept = pg.connections(NOTEBOOK, wait_for=engine.pool.checkedin())
+    finally:
+        await engine.dispose()
+    pg.connections(NOTEBOOK, wait_for=0)
+    served = [pid for pid in pids if isinstance(pid, int)]
+    return Burst(asked, len(served), len(set(served)), kept)
+
+
+# -- what `SELECT count(*) FROM pg_stat_activity` counts (report 003's monitoring query) -----------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    """``pg_stat_activity`` on a server where the app holds no connection."""
+
+    counted: int  # what `SELECT count(*) FROM pg_stat_activity` answers
+    background: int  # of those, PostgreSQL's own processes (backend_type other than 'client backend')
+    clients: int  # of those, client sessions: here only the query's own and labkit's
+    app: int  # of those, the app's (application_name NOTEBOOK)
+
+
+def activity(pg: labkit.Postgres) -> Activity:
+    """The report's monitoring query, and what its count is made of, with none of the app's connections open."""
+    pg.connections(NOTEBOOK, wait_for=0)
+    counted, background, clients, app = pg.query(
+        "select count(*), count(*) filter (where backend_type <> 'client backend'),"
+        " count(*) filter (where backend_type = 'client backend'),"
+        " count(*) filter (where application_name = %s) from pg_stat_activity",
+        NOTEBOOK,
+    )[0]
+    return Activity(int(counted), int(background), int(clients), int(app))
+
+
+# -- a bare create_engine(url) (report 000's "No pool size limits") --------------------------------------
+
+
+@dataclass(frozen=True)
+class Bare:
+    """``asked`` checkouts at once on ``create_engine(url)`` with no pool arguments (psycopg2, one thread each)."""
+
+    pool: str  # the pool class SQLAlchemy chose
+    asked: int
+    answered: int
+    opened: int  # distinct backends (connections) that served them
+
+
+def bare_engine(pg: labkit.Postgres, asked: int = 20) -> Bare:
+    """``create_engine(url)`` as report 000's broken app builds it; ``asked`` threads check out a connection
+    at once, each holding it 0.3 s; counts the distinct backend pids that served them."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(pg.url("psycopg2"), connect_args={"application_name": NOTEBOOK})
+
+    def checkout() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("select pg_backend_pid() from pg_sleep(0.3)")))
+
+    try:
+        with ThreadPoolExecutor(max_workers=asked) as pool:
+            futures = [pool.submit(checkout) for _ in range(asked)]
+            pids = [future.result() for future in futures]
+    finally:
+        engine.dispose()
+    return Bare(type(engine.pool).__name__, asked, len(pids), len(set(pids)))

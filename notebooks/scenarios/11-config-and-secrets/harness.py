@@ -351,3 +351,56 @@ class Notes:
         """``repr()`` and ``str()`` of the app's ``settings`` object, in a fresh process with the rotated password."""
         shown = self.lab.run(["python", "-c", REPR_PROBE], env=self.env(password="DB_PASSWORD (rotated)"))
         return Printed(shown.returncode, self.mask(shown.output), self.leaks(shown.output))
+
+
+# -- where `.env` is read from (report 000 line 43, report 003 line 199) -----------------------------------
+
+
+DOTENV_PROBE = (
+    "from app.config import settings; print('read .env' if settings.db_password == 'from-dotenv' else 'other value')"
+)
+
+
+@dataclass(frozen=True)
+class DotEnv:
+    """``from app.config import settings`` with a ``.env`` in the project folder and no DB_PASSWORD in the
+    environment, started from the project folder and from its parent: what each process got."""
+
+    from_project: str  # "read .env", "other value", or the error's last line
+    from_parent: str
+
+
+def dotenv_from(lab: labkit.Lab) -> DotEnv:
+    """Import the settings twice, in new processes: once started in the project folder (where ``.env`` is),
+    once in its parent, the project still importable. The project's ``.env`` is put back as it was."""
+    import os
+    import subprocess
+    import sys
+
+    dotenv = lab.workdir / ".env"
+    before = dotenv.read_text() if dotenv.exists() else None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
+    env["PYTHONPATH"] = str(lab.workdir)
+    outcomes = []
+    try:
+        dotenv.write_text("DB_PASSWORD=from-dotenv\n")
+        for cwd in (lab.workdir, lab.workdir.parent):
+            ran = subprocess.run(
+                [sys.executable, "-c", DOTENV_PROBE], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+            )
+            said = (ran.stdout + ran.stderr).strip().splitlines()
+            outcomes.append(said[-1] if ran.returncode == 0 and said else _error_kind(ran.stderr))
+    finally:
+        if before is None:
+            dotenv.unlink(missing_ok=True)
+        else:
+            dotenv.write_text(before)
+    return DotEnv(*outcomes)
+
+
+def _error_kind(stderr: str) -> str:
+    """The exception and the field it names, from a traceback: 'ValidationError: db_password missing'."""
+    if "ValidationError" in stderr and "db_password" in stderr and "Field required" in stderr:
+        return "ValidationError: db_password missing"
+    lines = stderr.strip().splitlines()
+    return lines[-1] if lines else "(no output)"
