@@ -43,12 +43,6 @@ def test_past_its_pool_a_burst_queues_then_fails_at_pool_timeout(lab: labkit.Lab
     assert harness.plot_queue(run).axes[0].get_title() == "20 reports, 2 connections"
 
 
-def test_one_engine_opens_at_most_pool_size_plus_max_overflow(lab: labkit.Lab, harness) -> None:
-    one = asyncio.run(harness.one_engine(lab.pg))
-    assert (one.asked, one.answered, one.opened, one.waited) == (20, 20, 15, 5)
-    assert lab.pg.connections(harness.NOTEBOOK) == 0
-
-
 def test_two_processes_are_refused_by_the_server_until_the_pool_is_sized_from_it(lab: labkit.Lab, harness) -> None:
     original = lab.pg.query("show max_connections")[0][0]
     lab.pg.configure(max_connections=harness.SMALL_SERVER)
@@ -136,6 +130,8 @@ def test_timeouts_bound_every_wait(lab: labkit.Lab, harness) -> None:
 def test_a_burst_opens_the_overflow_and_closes_it_on_return(lab: labkit.Lab, harness) -> None:
     spike = asyncio.run(harness.burst(lab.pg))
     assert (spike.asked, spike.answered, spike.opened, spike.kept) == (20, 20, 15, 5)
+    assert spike.waited == 5  # one engine opens at most pool_size + max_overflow; the rest queue
+    assert lab.pg.connections(harness.NOTEBOOK) == 0
 
 
 def test_pg_stat_activity_counts_more_than_the_app(lab: labkit.Lab, harness) -> None:

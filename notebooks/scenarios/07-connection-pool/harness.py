@@ -461,44 +461,6 @@ async def _one_checkout(engine: AsyncEngine) -> None:
         await conn.execute(text("select 1"))
 
 
-@dataclass(frozen=True)
-class OneEngine:
-    """Concurrent checkouts on one engine: what each got, and how many connections that took."""
-
-    asked: int  # checkouts started at once
-    answered: int  # those that got a connection and ran their query
-    opened: int  # distinct backends (connections) the engine used for them
-
-    @property
-    def waited(self) -> int:
-        """Checkouts that got a connection another checkout had used first (they waited in the pool's queue)."""
-        return self.answered - self.opened
-
-
-async def one_engine(pg: labkit.Postgres, pool_size: int = 5, max_overflow: int = 10, asked: int = 20) -> OneEngine:
-    """One engine of the notebook's own with ``pool_size`` + ``max_overflow``; ``asked`` checkouts at once, each
-    holding its connection 0.3 s; counts the distinct backend pids they were served by."""
-    engine = create_async_engine(
-        pg.url("asyncpg"),
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=30,
-        connect_args={"server_settings": {"application_name": NOTEBOOK}},
-    )
-
-    async def checkout() -> int:
-        async with engine.connect() as conn:
-            return int(await conn.scalar(text("select pg_backend_pid() from pg_sleep(0.3)")))
-
-    try:
-        pids = await asyncio.gather(*(checkout() for _ in range(asked)), return_exceptions=True)
-    finally:
-        await engine.dispose()
-    pg.connections(NOTEBOOK, wait_for=0)
-    served = [pid for pid in pids if isinstance(pid, int)]
-    return OneEngine(asked, len(served), len(set(served)))
-
-
 async def ping_statements(pg: labkit.Postgres) -> dict[str, list[str]]:
     """The statements one checkout of a pooled connection sends by the simple protocol, with and without the pre-ping.
 
@@ -766,6 +728,11 @@ class Burst:
     answered: int  # those that got a connection and ran their query
     opened: int  # distinct backends (connections) that served them
     kept: int  # connections PostgreSQL still sees once every checkout has returned (the engine not disposed)
+
+    @property
+    def waited(self) -> int:
+        """Checkouts that got a connection another checkout had used first (they waited in the pool's queue)."""
+        return self.answered - self.opened
 
 
 async def burst(pg: labkit.Postgres, pool_size: int = 5, max_overflow: int = 10, asked: int = 20) -> Burst:
