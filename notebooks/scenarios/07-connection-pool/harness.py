@@ -504,16 +504,6 @@ class Cost(labkit.Tabular):
         plain, pinged = self.seconds.values()
         return ms(pinged, 50) - ms(plain, 50)
 
-    @property
-    def plain_median(self) -> float:
-        return ms(next(iter(self.seconds.values())), 50)
-
-    @property
-    def plain_spread(self) -> float:
-        """p95 minus median of the first variant, in ms."""
-        plain = next(iter(self.seconds.values()))
-        return ms(plain, 95) - ms(plain, 50)
-
     def table(self) -> labkit.Table:
         return labkit.Table(
             ("variant", "runs", "median ms", "p95 ms"),
