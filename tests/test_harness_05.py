@@ -99,3 +99,17 @@ def test_the_factories_table_says_which_factory_works(local_pg: Postgres, harnes
 
 def test_the_default_async_engine_reads_committed(lab: labkit.Lab, harness) -> None:
     assert asyncio.run(harness.isolation_level(lab.pg)) == ("read committed", "READ COMMITTED")
+
+
+def test_without_greenlet_the_asyncio_extension_does_not_import_and_with_it_a_thread_switch_fails(
+    local_pg: Postgres, harness
+) -> None:
+    made = harness.greenlets(local_pg)
+    assert made.outcome("installed", "import") == "ok" and made.outcome("installed", "one thread") == "1"
+    assert made.pending
+    assert made.outcome("installed", "two threads").lower().startswith("greenlet.error: cannot switch to a different")
+    assert made.outcome("blocked", "import").startswith("ImportError: The SQLAlchemy asyncio module requires")
+    assert "'greenlet' library is installed" in made.outcome("blocked", "import")
+    assert made.outcome("blocked", "two threads") == "-"
+    assert made.requires and all("extra ==" in r for r in made.requires)
+    assert [row[0] for row in made.table().rows] == ["installed", "blocked"]

@@ -462,3 +462,111 @@ async def isolation_level(pg: labkit.Postgres) -> tuple[str, str]:
     finally:
         await engine.dispose()
     return shown, read
+
+
+# -- the greenlet package (report 003: "Add greenlet to requirements.txt", "greenlet.error: cannot switch ...") --
+
+# Run in a new process (argv: the database URL, "installed" or "blocked"); prints one JSON object. With
+# "blocked", ``sys.modules["greenlet"] = None`` makes every ``import greenlet`` raise ImportError, as in an
+# environment without the package. Two threads share one event loop, as sync code (a ``def`` route in a
+# thread pool, a worker thread) that drives a module-level loop with ``run_until_complete`` does: the first
+# starts ``session.execute(select 1)`` as a task and runs the loop one turn (the task is then waiting for the
+# connection, inside SQLAlchemy's greenlet), the second runs the same loop until that task is done. The first
+# thread waits until the second is done, so that it is still alive when the task resumes.
+GREENLET_PROBE = r"""
+import asyncio, json, sys, threading
+if sys.argv[2] == "blocked":
+    sys.modules["greenlet"] = None
+
+def said(exc):
+    name = type(exc).__name__ if type(exc).__module__ == "builtins" else f"{type(exc).__module__}.{type(exc).__name__}"
+    return f"{name}: {str(exc).split('  ')[0].splitlines()[0]}"
+
+out = {"import": "ok", "one thread": "-", "two threads": "-"}
+try:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+except ImportError as exc:
+    out["import"] = said(exc)
+else:
+    engine = create_async_engine(sys.argv[1])
+
+    async def one_thread():
+        async with AsyncSession(engine) as session:
+            return str((await session.execute(text("select 1"))).scalar())
+
+    try:
+        out["one thread"] = asyncio.run(one_thread())
+    except Exception as exc:
+        out["one thread"] = said(exc)
+
+    # A new engine: the first one's pooled connection belongs to asyncio.run's loop, now closed.
+    loop, session = asyncio.new_event_loop(), AsyncSession(create_async_engine(sys.argv[1]))
+    task, done = [], threading.Event()
+
+    def first():
+        task.append(loop.create_task(session.execute(text("select 1"))))
+        loop.run_until_complete(asyncio.sleep(0))
+        out["pending after the first thread"] = not task[0].done()
+        done.wait(60)
+
+    def second():
+        try:
+            out["two threads"] = str(loop.run_until_complete(task[0]).scalar())
+        except BaseException as exc:
+            out["two threads"] = said(exc)
+        done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    while "pending after the first thread" not in out and threads[0].is_alive():
+        threads[0].join(0.01)
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+print(json.dumps(out))
+"""
+
+
+@dataclass(frozen=True, repr=False)
+class Greenlets(labkit.Tabular):
+    """The probe's outcome with greenlet installed and with it blocked, and SQLAlchemy's own greenlet requirement."""
+
+    rows: tuple[tuple[str, str, str, str], ...]  # greenlet, import, select 1 on one thread, then across two
+    pending: bool  # the two-thread task was still waiting (inside the greenlet) when the first thread stopped
+    requires: tuple[str, ...]  # SQLAlchemy's Requires-Dist entries that name greenlet
+
+    def outcome(self, greenlet: str, column: str) -> str:
+        """``outcome("installed", "two threads")``: one cell of the table."""
+        index = {"import": 1, "one thread": 2, "two threads": 3}[column]
+        return next(row[index] for row in self.rows if row[0] == greenlet)
+
+    def table(self) -> labkit.Table:
+        across = "select 1, started on one thread, finished on another"
+        return labkit.Table(("greenlet", "import sqlalchemy.ext.asyncio", "select 1, one thread", across), self.rows)
+
+
+def greenlets(pg: labkit.Postgres) -> Greenlets:
+    """Run :data:`GREENLET_PROBE` in two new processes, greenlet installed then blocked; read SQLAlchemy's metadata.
+
+    Each process imports SQLAlchemy's asyncio extension, runs ``select 1`` in an ``AsyncSession`` on one
+    thread, then the same query started on one thread and finished on another (one event loop for both).
+    """
+    import importlib.metadata
+    import json
+    import subprocess
+    import sys
+
+    rows, pending = [], False
+    for mode in ("installed", "blocked"):
+        ran = subprocess.run(
+            [sys.executable, "-c", GREENLET_PROBE, pg.url("asyncpg"), mode], capture_output=True, text=True, timeout=120
+        )
+        lines = ran.stdout.strip().splitlines()
+        if ran.returncode != 0 or not lines:
+            raise RuntimeError(f"the greenlet probe ({mode}) failed:\n{ran.stderr[-2000:]}")
+        out = json.loads(lines[-1])
+        rows.append((mode, out["import"], out["one thread"], out["two threads"]))
+        pending = pending or bool(out.get("pending after the first thread"))
+    requires = tuple(r for r in importlib.metadata.requires("sqlalchemy") or () if r.startswith("greenlet"))
+    return Greenlets(tuple(rows), pending, requires)
