@@ -76,3 +76,25 @@ def test_split_at_leaks_the_password_and_the_parser_does_not(broken: Lab) -> Non
     assert masked.status == 200 and "horse-battery-staple" not in " ".join(masked.lines)
     assert any("closed" in line for line in masked.lines)
     assert broken.pg is not None and not broken.pg.query("select 1 from pg_roles where rolname = 'svc@corp'")
+
+
+def test_init_db_twice_keeps_the_dropped_engines_connection_until_collected(broken: Lab) -> None:
+    twice = broken.harness.init_db_twice(broken)
+    assert twice.counts("sync") == [1, 2, 1] and twice.counts("async") == [1, 2, 1]
+    assert twice.second_works
+
+
+def test_the_shutdown_code_runs_on_sigint_and_sigterm_not_on_sigkill_and_nothing_is_left(broken: Lab) -> None:
+    ended = broken.harness.ended_by_signal(broken)  # the broken app has no shutdown code at all
+    assert ended.ran == {"SIGINT": False, "SIGTERM": False, "SIGKILL": False} and ended.left == [0, 0, 0]
+    for step in (1, 2, 3):
+        broken.apply(step)
+    ended = broken.harness.ended_by_signal(broken)
+    assert ended.ran == {"SIGINT": True, "SIGTERM": True, "SIGKILL": False} and ended.left == [0, 0, 0]
+    assert [row[1] for row in ended.rows] == [1, 1, 1]
+
+
+def test_no_request_is_answered_before_the_lifespans_startup_finished(broken: Lab) -> None:
+    early = broken.harness.request_during_startup(broken)
+    assert [row[0] for row in early.rows] == ["uvicorn slow_startup:app", "uvicorn slow_startup:app --reload"]
+    assert early.answered_early == [False, False] and early.after == [200, 200] and early.in_order == [True, True]

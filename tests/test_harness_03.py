@@ -72,3 +72,9 @@ def test_the_reloads_workers_never_overlap(lab: Lab) -> None:
     assert overlap.new_workers == 2 and overlap.samples > 2
     assert overlap.most_workers_at_once == 1 and overlap.overlapping_saves == 0
     assert "alive together: 0" in str(overlap)
+
+
+def test_report_003s_on_event_app_closes_its_engine_and_connects_again_after_a_reload(lab: Lab) -> None:
+    found = lab.harness.reload_reconnects(lab)  # its own module: the project's step does not matter
+    assert found.rows[:2] == [("started", 1, 1, 0, 200), ("after a save", 2, 2, 1, 200)]
+    assert found.seen == [1, 1, 0]

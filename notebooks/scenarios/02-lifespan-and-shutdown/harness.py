@@ -5,7 +5,8 @@
   the DeprecationWarnings importing the app raises, which uvicorn's log never shows);
 - :func:`shutdown_halves`: the same, with the lifespan's shutdown half written four ways;
 - :func:`start_without_database`: start the app while PostgreSQL is stopped;
-- :func:`password_forms`, :func:`served_with_user_typed_url`: the password in the log (deep dive 11a).
+- :func:`password_forms`, :func:`served_with_user_typed_url`: the password in the log (deep dive 11a);
+- :func:`init_db_twice`, :func:`ended_by_signal`, :func:`request_during_startup`: more claims of the reports.
 
 Every function takes a ``labkit.Lab`` (the reference copy or the learner's) whose ``pg`` is set, and
 returns a small result object that prints as a table and keeps the numbers for the text's checks.
@@ -17,14 +18,19 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
 import signal
+import socket
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit import AppExited, Lab, Postgres, Table, wait_until
+from labkit import AppExited, AppServer, Lab, Postgres, Table, free_port, wait_until
 
 HERE = Path(__file__).parent
 PROBE = HERE / "lifespan_probe.py"
@@ -390,3 +396,190 @@ def served_with_user_typed_url(lab: Lab) -> Served:
         srv.close()
     lines = [line.split("     ", 1)[-1].replace(port, "PORT") for line in logs.splitlines() if "app.db:" in line]
     return Served(status, lines)
+
+
+# -- more claims of the reports ------------------------------------------------------------------
+
+TWICE_PROBE = HERE / "init_db_twice.py"
+
+
+@dataclass(frozen=True, repr=False)
+class Twice(_Shown):
+    runs: dict[str, dict[str, object]]  # "sync"/"async": {"counts": [after 1st, after 2nd, after gc], "second_works"}
+
+    def counts(self, engine: str) -> list[int]:
+        return list(self.runs[engine]["counts"])  # type: ignore[call-overload]
+
+    @property
+    def second_works(self) -> bool:
+        return all(run["second_works"] for run in self.runs.values())
+
+    def table(self) -> Table:
+        return Table(
+            ("engine", "after init_db() + a query", "after a 2nd init_db() + a query", "after gc.collect()"),
+            tuple((name, *map(str, self.counts(name))) for name in self.runs),
+        )
+
+    def note(self) -> str:
+        return "connections PostgreSQL sees; the 2nd engine answered: " + ("yes" if self.second_works else "no")
+
+
+def init_db_twice(lab: Lab) -> Twice:
+    """Report 000's ``init_db()`` (a global engine replaced on every call) called twice in one process, each
+    call followed by one query; PostgreSQL's count of its connections after each, then after ``gc.collect()``.
+    Once with the report's sync engine, once with the same pattern on an async engine."""
+    ran = lab.run(["python", str(TWICE_PROBE)], timeout=60)
+    lines = [line for line in ran.output.splitlines() if line.startswith("RESULT ")]
+    if ran.returncode != 0 or not lines:
+        raise RuntimeError(f"the init_db probe failed:\n{ran.output}")
+    return Twice(json.loads(lines[-1][len("RESULT ") :]))
+
+
+SHUTDOWN_LINE = "connection pool to"  # what the fixed app's close_db() logs once the pool is closed
+
+
+@dataclass(frozen=True, repr=False)
+class BySignal(_Shown):
+    rows: list[tuple[str, int, bool, int]]  # signal, connections while running, shutdown code ran, left after
+
+    @property
+    def ran(self) -> dict[str, bool]:
+        return {row[0]: row[2] for row in self.rows}
+
+    @property
+    def left(self) -> list[int]:
+        return [row[3] for row in self.rows]
+
+    def table(self) -> Table:
+        return Table(
+            ("ended by", "connections while running", "close_db() ran (its log line)", "left after it ended"),
+            tuple((how, str(running), "yes" if ran else "no", str(left)) for how, running, ran, left in self.rows),
+        )
+
+
+def ended_by_signal(lab: Lab) -> BySignal:
+    """Serve the app, ``GET /items``, then end it by SIGINT (Ctrl+C), SIGTERM (what ``docker stop``, systemd
+    and Kubernetes send) or SIGKILL, one run each: did the lifespan's shutdown code log its line, and how many
+    of the app's connections does PostgreSQL still see once the process is gone (waiting up to 5 s for 0)?"""
+    assert lab.pg is not None
+    rows = []
+    for how in ("SIGINT", "SIGTERM", "SIGKILL"):
+        srv = lab.serve(ready_path="/health")
+        srv.get("/items")
+        running = lab.pg.connections(APP_NAME)
+        before = len(srv.logs())
+        if how == "SIGKILL":
+            srv.kill()
+        else:
+            os.killpg(srv.pid, getattr(signal, how))  # uvicorn runs alone in its process group
+            wait_until(lambda srv=srv: not srv.alive, timeout=20, what=f"uvicorn to exit after {how}")
+        ran = SHUTDOWN_LINE in srv.logs()[before:]
+        srv.close()
+        rows.append((how, running, ran, lab.pg.connections(APP_NAME, wait_for=0)))
+    return BySignal(rows)
+
+
+STARTED = "startup finished"  # what slow_startup.py logs when its lifespan reaches yield
+SERVED = "served /items"  # what its GET /items logs
+
+
+@dataclass(frozen=True, repr=False)
+class Early(_Shown):
+    rows: list[tuple[str, str, bool, int, bool]]
+    # command, what the request sent during startup met, answered before startup finished,
+    # GET /items once startup finished, the log says startup finished before served /items
+
+    @property
+    def answered_early(self) -> list[bool]:
+        return [row[2] for row in self.rows]
+
+    @property
+    def after(self) -> list[int]:
+        return [row[3] for row in self.rows]
+
+    @property
+    def in_order(self) -> list[bool]:
+        return [row[4] for row in self.rows]
+
+    def table(self) -> Table:
+        return Table(
+            (
+                "served by",
+                "GET /items sent while create_tables() runs",
+                "answered before startup finished",
+                "GET /items once started",
+                "log: startup finished, then served /items",
+            ),
+            tuple(
+                (cmd, met, "yes" if early else "no", str(after), "yes" if order else "no")
+                for cmd, met, early, after, order in self.rows
+            ),
+        )
+
+
+def _startup_request(lab: Lab, reload: bool) -> tuple[str, str, bool, int, bool]:
+    scratch = Path(tempfile.mkdtemp(prefix="slow-startup-"))
+    began, gate = scratch / "began", scratch / "gate"
+    port = free_port()
+    served: dict[str, AppServer | BaseException] = {}
+
+    def serve() -> None:
+        try:
+            served["srv"] = lab.serve(
+                "slow_startup:app",
+                reload=reload,
+                port=port,
+                ready_path="/health",
+                args=("--app-dir", str(HERE)),
+                env={"STARTUP_BEGAN": str(began), "STARTUP_GATE": str(gate)},
+            )
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            served["srv"] = exc
+
+    starter = threading.Thread(target=serve)
+    starter.start()
+    try:
+        wait_until(began.exists, timeout=60, what="the lifespan's create_tables() to begin")
+        try:
+            client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        except ConnectionRefusedError:
+            met, early = "connection refused", False
+        else:
+            with client:
+                client.sendall(b"GET /items HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n")
+                client.settimeout(0.5)  # a moment to see whether anything answers while startup is held
+                try:
+                    first = client.recv(65536)
+                except TimeoutError:
+                    first = b""
+                early = bool(first)
+                gate.touch()  # create_tables() may finish now
+                client.settimeout(30)
+                answer = first
+                while chunk := client.recv(65536):
+                    answer += chunk
+            met = "accepted, answered " + (answer.split()[1].decode() if answer.startswith(b"HTTP/") else "nothing")
+    finally:
+        gate.touch()
+        starter.join()
+        shutil.rmtree(scratch, ignore_errors=True)
+    srv = served["srv"]
+    if isinstance(srv, BaseException):
+        raise srv
+    after = srv.get("/items").status_code
+    srv.wait_for_log(SERVED)
+    logs = srv.logs()
+    srv.stop()
+    srv.close()
+    order = STARTED in logs and logs.index(STARTED) < logs.index(SERVED)
+    command = "uvicorn slow_startup:app" + (" --reload" if reload else "")
+    return command, met, early, after, order
+
+
+def request_during_startup(lab: Lab) -> Early:
+    """Report 001's lifespan with a ``create_tables()`` that blocks until the harness lets it finish, served
+    by ``uvicorn`` and by ``uvicorn --reload``; a raw ``GET /items`` is sent while ``create_tables()`` is
+    held. Was it answered before startup finished, and does the app's log say ``startup finished`` before
+    ``served /items``? (Plain uvicorn opens its socket only after startup: the request is refused. Under
+    ``--reload`` the reloader has opened it already: the request waits in the socket's queue.)"""
+    return Early([_startup_request(lab, reload) for reload in (False, True)])

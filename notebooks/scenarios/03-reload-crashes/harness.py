@@ -5,7 +5,8 @@
 - :func:`reloads`: a dev server that serves (``python -m app.main``, or uvicorn's own CLI with
   ``cli=True``), saved N times; per reload: the start-up runs so far, the connections PostgreSQL sees,
   and which process holds them (the reloader or the worker);
-- :func:`doctor`: what ``labkit doctor`` reports on a project.
+- :func:`doctor`: what ``labkit doctor`` reports on a project;
+- :func:`reload_reconnects`: report 003's own app (``on_event`` handlers) under ``--reload``, saved once.
 
 The app records each run of its start-up work as one ``app_starts`` row (pid, process name, the name the
 module ran under); every measurement starts from an empty table. Every function takes a ``labkit.Lab``
@@ -27,6 +28,7 @@ from labkit import Lab, Postgres, Table, WaitTimeout, free_port, wait_until
 
 APP_NAME = "reload-lab"  # the application_name app/db.py sets on its connections
 WORKER_STARTED = re.compile(r"Started server process \[(\d+)\]")
+HERE = Path(__file__).parent
 STORY = ("spawn.py", "main.py", "basereload.py", "process.py")  # the traceback frames that tell what happened
 
 
@@ -370,3 +372,59 @@ def reload_overlap(lab: Lab, saves: int) -> Overlap:
         srv.stop()
         srv.close()
     return Overlap(saves, len(readings), max(map(len, readings), default=0), overlapping, len(started))
+
+
+# -- report 003's app: on_event handlers under --reload ------------------------------------------------
+
+STORY_APP = "story-003"  # the application_name story_on_event.py sets on its connections
+CONNECTED, CLOSED = "Database connected successfully", "Database connections closed"  # what its handlers log
+
+
+@dataclass(frozen=True, repr=False)
+class Reconnects(_Shown):
+    rows: list[tuple[str, int | str, int | str, int | str, int | str]]
+    # moment, workers started, "connected" lines, "closed" lines, GET /db ("-" in the row after Ctrl+C)
+    seen: list[int]  # the story app's connections PostgreSQL sees: started, after the save, after Ctrl+C
+
+    def table(self) -> Table:
+        return Table(
+            (
+                "uvicorn story_on_event:app --reload",
+                "workers started",
+                "'connected' logged",
+                "'connections closed' logged",
+                "GET /db",
+                "connections PostgreSQL sees",
+            ),
+            tuple((*map(str, row), str(n)) for row, n in zip(self.rows, self.seen, strict=True)),
+        )
+
+    def text(self) -> str:
+        return str(self.table())
+
+
+def reload_reconnects(lab: Lab) -> Reconnects:
+    """Serve report 003's app (``story_on_event.py``: engine at import, ``init_db()`` in an
+    ``on_event("startup")`` handler, ``await engine.dispose()`` in an ``on_event("shutdown")`` one) with
+    ``uvicorn --reload``, ``GET /db``, save ``app/main.py`` once, ``GET /db`` again, then Ctrl+C. After each:
+    the workers started, the lines its handlers logged, and PostgreSQL's count of its connections (waiting
+    up to 5 s for the count the living worker's pool explains: 1 while served, 0 once stopped)."""
+    assert lab.pg is not None
+    pg = lab.pg
+    srv = lab.serve("story_on_event:app", reload=True, ready_path="/health", args=("--app-dir", str(HERE)))
+    rows: list[tuple[str, int | str, int | str, int | str, int | str]] = []
+    seen = []
+    try:
+        for moment in ("started", "after a save"):
+            if moment != "started":
+                srv.touch("app/main.py")
+            status = srv.get("/db").status_code
+            logs = srv.logs()
+            rows.append((moment, len(WORKER_STARTED.findall(logs)), logs.count(CONNECTED), logs.count(CLOSED), status))
+            seen.append(pg.connections(STORY_APP, wait_for=1))
+    finally:
+        srv.stop()
+        srv.close()
+    rows.append(("after Ctrl+C", "-", "-", "-", "-"))  # Ctrl+C reaches reloader and worker at once: a log cut short
+    seen.append(pg.connections(STORY_APP, wait_for=0))
+    return Reconnects(rows, seen)
