@@ -95,3 +95,19 @@ def test_the_fixed_suite_passes_twice_on_started_apps_and_leaves_nothing(local_p
     assert run.all_passed and [r.pytest.passed for r in run.runs] == [7, 7]
     assert all(r.unstarted == 0 and r.startups == 7 for r in run.runs)
     assert run.rows_left == 0
+
+
+def test_after_the_import_only_the_dependency_override_moves_a_test_to_its_own_database(broken: Lab) -> None:
+    moved = broken.harness.database_override(broken)
+    assert (moved.at_import, moved.after_change) == ("the app's database", "the app's database")
+    assert moved.status == 201 and moved.row_in == ("the test's database",)
+    assert moved.rows["the app's database"] == 0 and moved.lifespan_table_in_app_database
+    assert "engine still on the app's database" in str(moved)
+
+
+def test_event_loop_is_closed_comes_from_connections_that_outlive_their_loop(broken: Lab) -> None:
+    cases = broken.harness.loop_closed(broken)
+    assert cases.said_closed() == ("the pool disposed on a second loop", "a connection collected after its loop closed")
+    assert cases.raised("async code called from sync code") == "nothing (RuntimeWarning: never awaited)"
+    assert cases.raised("the asyncpg URL in a sync engine") == "MissingGreenlet"
+    assert cases.raised("a pooled connection used again") == "RuntimeError: attached to a different loop"

@@ -68,3 +68,13 @@ def test_wait_for_overshoots_its_deadline_and_the_task_does_not(local_pg: Postgr
     took = asyncio.run(harness.deadlines(local_pg, deadline=0.3))
     assert took.wait_for > took.deadline + 1.0  # SQLAlchemy's polite close of the cancelled connection
     assert took.task < took.wait_for
+
+
+def test_result_scalar_changes_nothing_the_health_check_reports(lab: labkit.Lab, harness) -> None:
+    checked = harness.scalar_check(lab)
+    assert checked.answers == {
+        "up": {"/health": "200, healthy", "/health/scalar": "200, healthy"},
+        "stopped": {"/health": "200, unhealthy", "/health/scalar": "200, unhealthy"},
+    }
+    assert checked.same_answers and checked.scalars == {"up": (1,), "stopped": ()}
+    assert [row[0] for row in checked.table().rows] == ["up", "stopped"]

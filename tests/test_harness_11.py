@@ -123,3 +123,11 @@ def test_dotenv_is_read_only_from_the_project_folder(lab: labkit.Lab) -> None:
     read = lab.harness.dotenv_from(lab)
     assert (read.from_project, read.from_parent) == ("read .env", "ValidationError: db_password missing")
     assert not (lab.workdir / ".env").exists()
+
+
+def test_lru_cache_saves_no_dotenv_read_in_the_reports_code_and_hides_a_tests_change(lab: labkit.Lab) -> None:
+    cache = lab.harness.settings_cache()
+    assert cache.reads("with @lru_cache()") == (1, 1) and cache.reads("without it") == (1, 4)
+    cached, uncached = cache.runs["with @lru_cache()"], cache.runs["without it"]
+    assert (cached["get_settings_sees"], cached["settings_sees"]) == ("from-dotenv", "from-dotenv")
+    assert (uncached["get_settings_sees"], uncached["settings_sees"]) == ("set-by-a-test", "from-dotenv")

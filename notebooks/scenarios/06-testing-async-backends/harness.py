@@ -13,11 +13,14 @@ prints a password or a port.
 - :func:`clients_without_database`: four common test clients send ``GET /health`` to the app
   while ``DATABASE_URL`` points where no server listens: which ones ran the app's lifespan;
 - :func:`suite_without_pool`: the suite with the app's engine given a ``NullPool`` and nothing
-  else changed (the deep dive 06a).
+  else changed (the deep dive 06a);
+- :func:`database_override`: what a test can still change once the app is imported (06a);
+- :func:`loop_closed`: which misuse of an async engine says "Event loop is closed" (06a).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from labkit import LabkitError, Table, wait_until
+from labkit import LabkitError, Table, Tabular, wait_until
 from labkit.checking import PytestRun, pytest_summary, scratch_database, unreachable_url
 
 if TYPE_CHECKING:
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 RUNNER = HERE / "runner.py"
 CLIENTS = HERE / "clients_probe.py"
+OVERRIDE = HERE / "override_probe.py"
+LOOP = HERE / "loop_probe.py"
 DATABASE = "lab06_bookmarks"
 PYTEST_ARGS = ("-p", "no:cacheprovider", "--rootdir", ".", "-q", "--tb=no", "-rfE", "--color=no")
 ONE_LOOP = ("-o", "asyncio_default_fixture_loop_scope=session", "-o", "asyncio_default_test_loop_scope=session")
@@ -158,15 +163,20 @@ def _sessions(pg: Postgres) -> int:
     return reads[-1]
 
 
-def _rows_left(pg: Postgres) -> int:
-    engine = create_engine(pg.url("psycopg2", database=DATABASE), poolclass=NullPool)
+def _bookmarks(pg: Postgres, database: str) -> int | None:
+    """Rows in the bookmarks table of ``database``; ``None`` when it has no such table."""
+    engine = create_engine(pg.url("psycopg2", database=database), poolclass=NullPool)
     try:
         with engine.connect() as conn:
             if conn.scalar(text("select to_regclass('bookmarks')")) is None:
-                return 0
+                return None
             return int(conn.scalar(text("select count(*) from bookmarks")))
     finally:
         engine.dispose()
+
+
+def _rows_left(pg: Postgres) -> int:
+    return _bookmarks(pg, DATABASE) or 0
 
 
 def suite(lab: Lab, runs: int = 1, *, one_loop: bool = False) -> Suite:
@@ -243,3 +253,102 @@ def clients_without_database(lab: Lab) -> Clients:
     if len(rows) != 4:
         raise LabkitError("The client probe did not report its four clients.", ran.output[-1500:])
     return Clients(rows)  # type: ignore[arg-type]
+
+
+# -- what a test can override once the app is imported (report 000 line 67) --------------------------
+
+APP_DB, TEST_DB = "lab06_app", "lab06_test"
+
+
+@dataclass(frozen=True, repr=False)
+class Override(Tabular):
+    """A test's try to point the imported app at its own database, and where each part went."""
+
+    at_import: str  # "the app's database" or "the test's database": what the engine used after the import
+    after_change: str  # the same once the test had set DATABASE_URL to its own database
+    status: int  # POST /bookmarks through the overridden get_session
+    rows: dict[str, int | None]  # database -> bookmarks rows afterwards (None: no table)
+
+    @property
+    def row_in(self) -> tuple[str, ...]:
+        """The databases the request's row went to."""
+        return tuple(name for name, rows in self.rows.items() if rows)
+
+    @property
+    def lifespan_table_in_app_database(self) -> bool:
+        """The lifespan's ``create_all`` ran on the import-time engine (the test made no table there)."""
+        return self.rows["the app's database"] is not None
+
+    def table(self) -> Table:
+        return Table(
+            ("what the test did", "where it went"),
+            (
+                ("nothing: the engine as imported", f"engine on {self.at_import}"),
+                ("DATABASE_URL set to the test's database after the import", f"engine still on {self.after_change}"),
+                (
+                    "app.dependency_overrides[get_session]: POST /bookmarks",
+                    f"{self.status}, row in {' and '.join(self.row_in) or 'neither'}",
+                ),
+                (
+                    "the lifespan's create_all, override in place",
+                    "table in the app's database"
+                    if self.lifespan_table_in_app_database
+                    else "no table in the app's database",
+                ),
+            ),
+        )
+
+
+def database_override(lab: Lab) -> Override:
+    """Import the app with ``DATABASE_URL`` on one database, then try to move a test onto another.
+
+    In a child process (``override_probe.py``), with two new databases: the app's and the test's. The test
+    sets ``DATABASE_URL`` after the import, overrides ``get_session`` with a session of its own engine and
+    posts a bookmark with the app's lifespan running. PostgreSQL then says where the table and the row went.
+    """
+    pg = _pg(lab)
+    with scratch_database(pg, APP_DB) as app_db, scratch_database(pg, TEST_DB) as test_db:
+        ran = lab.run(
+            ["python", str(OVERRIDE), pg.url("asyncpg", database=test_db)],
+            env={"DATABASE_URL": pg.url("asyncpg", database=app_db)},
+        )
+        found = re.search(r"^RESULT (.+)$", ran.output, re.MULTILINE)
+        if found is None:
+            raise LabkitError("The override probe did not report.", ran.output[-1500:])
+        said = json.loads(found.group(1))
+        names = {app_db: "the app's database", test_db: "the test's database"}
+        rows = {names[app_db]: _bookmarks(pg, app_db), names[test_db]: _bookmarks(pg, test_db)}
+        return Override(names[said["at_import"]], names[said["after_change"]], said["status"], rows)
+
+
+# -- where "Event loop is closed" comes from (report 003 line 593) -----------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class LoopClosed(Tabular):
+    """Five misuses of an async engine: what each raised, and whether "Event loop is closed" was said."""
+
+    rows: tuple[tuple[str, str, str], ...]  # (case, raised, "yes"/"no")
+
+    def said_closed(self) -> tuple[str, ...]:
+        """The cases whose exception or log said "Event loop is closed"."""
+        return tuple(case for case, _, seen in self.rows if seen == "yes")
+
+    def raised(self, case_starts: str) -> str:
+        return next(raised for case, raised, _ in self.rows if case.startswith(case_starts))
+
+    def table(self) -> Table:
+        return Table(("case", "raised", "'Event loop is closed' said"), self.rows)
+
+
+def loop_closed(lab: Lab) -> LoopClosed:
+    """Async code outside a running loop, and pooled connections that outlive their loop, in one child process.
+
+    ``loop_probe.py`` runs each case on an engine of its own, catches what it raises and reads what it
+    wrote to stderr (the pool logs the errors it meets while closing a connection).
+    """
+    ran = lab.run(["python", str(LOOP)], env={"DATABASE_URL": _pg(lab).url("asyncpg")})
+    rows = tuple(tuple(line.split("|")) for line in ran.output.splitlines() if line.count("|") == 2)
+    if len(rows) != 5:
+        raise LabkitError("The loop probe did not report its five cases.", ran.output[-1500:])
+    return LoopClosed(rows)  # type: ignore[arg-type]

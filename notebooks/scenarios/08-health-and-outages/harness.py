@@ -8,7 +8,8 @@ with its database up (failing fast at startup is notebook 02's subject) and stop
 - :func:`drill`, :func:`plot`: steady traffic while PostgreSQL is stopped and started again, as the
   users and a load balancer see it;
 - :func:`silent`: the health routes while the database is connected but answers nothing;
-- :func:`deadlines`: ``asyncio.wait_for`` against a task with ``asyncio.wait`` on a silent connection.
+- :func:`deadlines`: ``asyncio.wait_for`` against a task with ``asyncio.wait`` on a silent connection;
+- :func:`scalar_check`: report 003's health check with and without ``result.scalar()``, database up and down.
 
 ``pool_pre_ping`` and dead connections after a restart are measured in deep dive 07a, their home.
 """
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
@@ -398,3 +400,69 @@ async def deadlines(pg: labkit.Postgres, deadline: float = 0.3) -> Deadlines:
 
 
 # -- a quiet restart (deep dive 07a is the home of pool_pre_ping) ------------------------------------------
+
+
+# -- report 003's result.scalar() -----------------------------------------------------------------------
+
+REPORT_HEALTH = Path(__file__).parent / "report_health.py"  # the report's check, both ways, in one app
+
+
+@dataclass(frozen=True, repr=False)
+class ScalarCheck(labkit.Tabular):
+    """What each form of the report's check answered, database up and down, and what ``scalar()`` got to do.
+
+    ``answers``: state -> path -> "status code, body's status" (or the exception of the request);
+    ``scalars``: state -> what ``result.scalar()`` returned in that state, each time it was reached.
+    """
+
+    answers: dict[str, dict[str, str]]
+    scalars: dict[str, tuple[object, ...]]
+
+    @property
+    def same_answers(self) -> bool:
+        """Both forms answered alike in every state."""
+        return all(len(set(by_path.values())) == 1 for by_path in self.answers.values())
+
+    def table(self) -> labkit.Table:
+        paths = ("/health", "/health/scalar")
+        return labkit.Table(
+            ("database", *(f"GET {p}" for p in paths), "result.scalar() reached, returned"),
+            tuple(
+                (state, *(by_path[p] for p in paths), ", ".join(map(repr, self.scalars[state])) or "never")
+                for state, by_path in self.answers.items()
+            ),
+        )
+
+
+def scalar_check(lab: labkit.Lab) -> ScalarCheck:
+    """Report 003's ``/health`` as written and with ``result.scalar()`` added, asked with the database up, then stopped.
+
+    One uvicorn serves both (``report_health.py``, not the project's app); PostgreSQL is stopped after
+    the first pair of requests and started again at the end. The states and answers are compared, never times.
+    """
+    pg = controlled(lab.pg)
+    srv = lab.serve("report_health:app", args=("--app-dir", str(REPORT_HEALTH.parent)), ready_path="/reached")
+    answers: dict[str, dict[str, str]] = {}
+    scalars: dict[str, tuple[object, ...]] = {}
+
+    def ask(state: str) -> None:
+        before = len(httpx.get(srv.url + "/reached", timeout=10).json())
+        answers[state] = {}
+        for path in ("/health", "/health/scalar"):
+            try:
+                got = httpx.get(srv.url + path, timeout=PROBE_TIMEOUT * 5)
+                answers[state][path] = f"{got.status_code}, {got.json()['status']}"
+            except httpx.HTTPError as exc:
+                answers[state][path] = type(exc).__name__
+        scalars[state] = tuple(httpx.get(srv.url + "/reached", timeout=10).json()[before:])
+
+    try:
+        ask("up")
+        pg.stop()
+        try:
+            ask("stopped")
+        finally:
+            pg.start()
+    finally:
+        srv.stop()
+    return ScalarCheck(answers, scalars)

@@ -11,7 +11,8 @@ when it is done, so nothing is left to clean up.
 - :meth:`Notes.characters`: which password characters break an f-string URL, and what ``URL.create`` does;
 - :meth:`Notes.wrong_port`: a ``DB_PORT`` above 65535, served, and the same connection on uvloop and asyncio;
 - :meth:`Notes.settings_repr`: ``repr()`` and ``str()`` of the app's settings object, in a fresh process;
-- :meth:`Notes.deploys`: four deploys side by side (the good one and three that must be refused).
+- :meth:`Notes.deploys`: four deploys side by side (the good one and three that must be refused);
+- :func:`dotenv_from`: where ``.env`` is read from; :func:`settings_cache`: how often report 003's settings read it.
 """
 
 from __future__ import annotations
@@ -404,3 +405,65 @@ def _error_kind(stderr: str) -> str:
         return "ValidationError: db_password missing"
     lines = stderr.strip().splitlines()
     return lines[-1] if lines else "(no output)"
+
+
+# -- report 003's @lru_cache on get_settings() (line 202) ---------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class SettingsCache(labkit.Tabular):
+    """Report 003's settings module with and without ``@lru_cache()``: ``.env`` reads, and what a test sees.
+
+    ``runs``: "with @lru_cache()" / "without it" -> the probe's counts (``report_settings.py``).
+    """
+
+    runs: dict[str, dict[str, Any]]
+
+    def reads(self, variant: str) -> tuple[int, int]:
+        """``.env`` reads once the module was imported, and after three more ``get_settings()`` calls."""
+        return self.runs[variant]["at_import"], self.runs[variant]["after_three_calls"]
+
+    def table(self) -> labkit.Table:
+        return labkit.Table(
+            (
+                "get_settings()",
+                ".env reads at import",
+                "after 3 more get_settings()",
+                "DB_PASSWORD changed, then get_settings() says",
+                "and settings says",
+            ),
+            tuple(
+                (name, str(r["at_import"]), str(r["after_three_calls"]), r["get_settings_sees"], r["settings_sees"])
+                for name, r in self.runs.items()
+            ),
+        )
+
+
+def settings_cache() -> SettingsCache:
+    """Import report 003's settings (``settings = get_settings()``) in a new process, with and without the cache.
+
+    Each run is started in a temporary folder holding a ``.env`` with ``DB_PASSWORD=from-dotenv``, and
+    no ``DB_`` variable in its environment; an audit hook counts the opens of ``.env``. After the import
+    it calls ``get_settings()`` three more times, then sets ``DB_PASSWORD`` as a test would and asks again.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    probe = Path(__file__).parent / "report_settings.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
+    runs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / ".env").write_text("DB_PASSWORD=from-dotenv\n")
+        for name, variant in (("with @lru_cache()", "cached"), ("without it", "uncached")):
+            ran = subprocess.run(
+                [sys.executable, str(probe), variant], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+            )
+            found = re.search(r"^RESULT (.+)$", ran.stdout, re.MULTILINE)
+            if found is None:
+                raise labkit.LabkitError("The settings probe did not report.", (ran.stdout + ran.stderr)[-1500:])
+            runs[name] = json.loads(found.group(1))
+    return SettingsCache(runs)
