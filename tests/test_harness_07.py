@@ -143,3 +143,35 @@ def test_pg_stat_activity_counts_more_than_the_app(lab: labkit.Lab, harness) -> 
 def test_a_bare_create_engine_is_bounded_at_15(lab: labkit.Lab, harness) -> None:
     bare = harness.bare_engine(lab.pg)
     assert (bare.pool, bare.asked, bare.answered, bare.opened) == ("QueuePool", 20, 20, 15)
+
+
+def test_only_pool_recycle_replaces_connections_by_age_once_per_period(lab: labkit.Lab, harness) -> None:
+    run = asyncio.run(harness.reconnects(lab.pg))
+    hourly, two_hourly, report = harness.RECYCLED
+    assert run.recycle == {hourly: 1, two_hourly: 2, report: -1}
+    assert run.reconnects(report) == 0  # pre-ping alone never replaces a live connection
+    assert run.reconnects(two_hourly) == 1 and 2 <= run.reconnects(hourly) <= 3
+    assert lab.pg.connections(harness.NOTEBOOK, wait_for=0) == 0
+
+
+def test_the_production_grade_pool_is_the_default_pool_plus_the_ping(lab: labkit.Lab, harness) -> None:
+    settings = harness.pool_settings(lab.pg)
+    assert settings.differing() == ["pool_pre_ping"]
+    assert settings.rows["create_engine(url)"]["pool_size"] == "5"
+    assert settings.table().rows[1] == ("pool_size", "5", "5")
+
+
+def test_alter_system_max_connections_applies_only_at_a_restart_and_is_put_back(lab: labkit.Lab, harness) -> None:
+    before = lab.pg.query("show max_connections")[0][0]
+    limit = harness.alter_max_connections(lab.pg, (int(before), int(before) + 50))
+    assert limit.context == "postmaster" and limit.before == int(before)
+    assert limit.after == {int(before): (int(before), False), int(before) + 50: (int(before), True)}
+    assert lab.pg.query("select setting, pending_restart from pg_settings where name = 'max_connections'") == [
+        (before, False)
+    ]
+
+
+def test_command_timeout_ends_the_statement_on_the_server_too(lab: labkit.Lab, harness) -> None:
+    ended = asyncio.run(harness.command_timeout_on_server(lab.pg))
+    assert (ended.client_saw, ended.invalidated, ended.running_after) == ("TimeoutError", True, False)
+    assert lab.pg.connections(harness.NOTEBOOK, wait_for=0) == 0

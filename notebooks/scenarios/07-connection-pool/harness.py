@@ -415,12 +415,15 @@ def outages(pg: labkit.Postgres, servers: list[labkit.AppServer]) -> dict[str, l
 
 
 def _engine(pg: labkit.Postgres, **pool: Any) -> AsyncEngine:
+    """An async engine of the notebook's own: one connection, unless ``pool`` says otherwise."""
     return create_async_engine(
         pg.url("asyncpg"),
-        pool_size=1,
-        max_overflow=0,
-        connect_args={"server_settings": {"application_name": NOTEBOOK}},
-        **pool,
+        **{
+            "pool_size": 1,
+            "max_overflow": 0,
+            "connect_args": {"server_settings": {"application_name": NOTEBOOK}},
+            **pool,
+        },
     )
 
 
@@ -806,3 +809,180 @@ def bare_engine(pg: labkit.Postgres, asked: int = 20) -> Bare:
     finally:
         engine.dispose()
     return Bare(type(engine.pool).__name__, asked, len(pids), len(set(pids)))
+
+
+# -- the reports' other pool claims (07a: recycling by age, the "production-grade" pool, command_timeout) ---
+
+
+RECYCLED = {  # engine -> its pool arguments; an hour scaled to 1 s
+    "pool_recycle=1 (3600 scaled)": {"pool_recycle": 1},
+    "pool_recycle=2 (7200 scaled)": {"pool_recycle": 2},
+    "report 000's pool: pre-ping, 5 + 10, no pool_recycle": {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10},
+}
+
+
+@dataclass(frozen=True)
+class Reconnects:
+    """The same checkouts, one at a time on a fixed schedule, on each engine of :data:`RECYCLED`."""
+
+    seconds: float  # how long the schedule ran
+    checkouts: int  # checkouts per engine
+    recycle: dict[str, int]  # engine -> its pool's recycle setting (-1: never by age)
+    opened: dict[str, int]  # engine -> connections it opened (distinct backend pids)
+
+    def reconnects(self, engine: str) -> int:
+        """Connections the engine opened after its first: each one replaced an older one."""
+        return self.opened[engine] - 1
+
+
+async def reconnects(pg: labkit.Postgres, checkouts: int = 20, every: float = 0.2) -> Reconnects:
+    """``checkouts`` checkouts (``select pg_backend_pid()``), one every ``every`` s on an absolute schedule, on
+    each engine of :data:`RECYCLED` at once; counts the distinct backends each engine's checkouts got.
+
+    With 20 checkouts every 0.2 s (3.8 s), pool_recycle=1 replaces its connection at most 3 times (each
+    replacement needs an age above 1 s) and pool_recycle=2 exactly once."""
+    engines = {name: _engine(pg, **pool) for name, pool in RECYCLED.items()}
+    start = time.perf_counter()
+
+    async def run(engine: AsyncEngine) -> set[int]:
+        pids = set()
+        for i in range(checkouts):
+            await asyncio.sleep(max(0.0, start + i * every - time.perf_counter()))
+            async with engine.connect() as conn:
+                pids.add(int(await conn.scalar(text("select pg_backend_pid()"))))
+        return pids
+
+    try:
+        seen = await asyncio.gather(*(run(engine) for engine in engines.values()))
+        seconds = time.perf_counter() - start
+    finally:
+        for engine in engines.values():
+            await engine.dispose()
+    recycle = {name: int(engine.pool._recycle) for name, engine in engines.items()}
+    return Reconnects(seconds, checkouts, recycle, {name: len(p) for name, p in zip(engines, seen, strict=True)})
+
+
+@dataclass(frozen=True, repr=False)
+class PoolSettings(labkit.Tabular):
+    """What two engines' pools are configured to do, read from the pools SQLAlchemy built (nothing connects)."""
+
+    rows: dict[str, dict[str, str]]  # engine -> setting -> value
+
+    def differing(self) -> list[str]:
+        """The settings whose values differ between the engines."""
+        first, *others = self.rows.values()
+        return [name for name in first if any(other[name] != first[name] for other in others)]
+
+    def table(self) -> labkit.Table:
+        names = list(next(iter(self.rows.values())))
+        return labkit.Table(("setting", *self.rows), tuple((n, *(r[n] for r in self.rows.values())) for n in names))
+
+
+def pool_settings(pg: labkit.Postgres) -> PoolSettings:
+    """Report 000's broken ``create_engine(url)`` and its "production-grade" one (pre-ping, 5 + 10), as SQLAlchemy
+    builds them: pool class, size, overflow, timeout, recycle and pre-ping."""
+    from sqlalchemy import create_engine
+
+    url = pg.url("psycopg2")
+    engines = {
+        "create_engine(url)": create_engine(url),
+        "pre-ping, 5 + 10": create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10),
+    }
+    rows = {}
+    for name, engine in engines.items():
+        pool: Any = engine.pool
+        rows[name] = {
+            "pool": type(pool).__name__,
+            "pool_size": str(pool.size()),
+            "max_overflow": str(pool._max_overflow),
+            "pool_timeout": str(pool._timeout),
+            "pool_recycle": str(pool._recycle),
+            "pool_pre_ping": str(pool._pre_ping),
+        }
+        engine.dispose()
+    return PoolSettings(rows)
+
+
+@dataclass(frozen=True)
+class ServerLimit:
+    """``ALTER SYSTEM SET max_connections`` and a reload, as report 001 suggests, then restored."""
+
+    before: int  # max_connections in force
+    after: dict[int, tuple[int, bool]]  # value set -> (max_connections in force after the reload, pending_restart)
+    context: str  # pg_settings.context: 'postmaster' means only a restart applies it
+
+
+def alter_max_connections(pg: labkit.Postgres, values: tuple[int, ...] = (100, 200)) -> ServerLimit:
+    """For each value: ``ALTER SYSTEM SET max_connections = value``, ``pg_reload_conf()``, then what is in force
+    and whether PostgreSQL says a restart is pending. The server's ``postgresql.auto.conf`` entry is put back
+    as it was (and reloaded) afterwards, so nothing is pending once it returns."""
+    setting = "select setting::int, pending_restart, context from pg_settings where name = 'max_connections'"
+    before, _, context = pg.query(setting)[0]
+    saved = pg.query(
+        "select setting from pg_file_settings"
+        " where name = 'max_connections' and sourcefile like '%postgresql.auto.conf'"
+    )
+    after = {}
+    try:
+        for value in values:
+            pg.query("alter system set max_connections = %s", str(value))
+            pg.query("select pg_reload_conf()")
+            for _ in range(100):  # the reload reaches the session at its next statement, soon after the signal
+                now, pending, _ = pg.query(setting)[0]
+                if pending == (value != before):
+                    break
+                time.sleep(0.02)
+            after[value] = (int(now), bool(pending))
+    finally:
+        if saved:
+            pg.query("alter system set max_connections = %s", saved[-1][0])
+        else:
+            pg.query("alter system reset max_connections")
+        pg.query("select pg_reload_conf()")
+        for _ in range(100):
+            if not pg.query(setting)[0][1]:
+                break
+            time.sleep(0.02)
+    return ServerLimit(int(before), after, str(context))
+
+
+@dataclass(frozen=True)
+class CommandTimeout:
+    """A statement that outlives ``command_timeout`` on report 003's async engine (scaled: 0.5 s for 60 s)."""
+
+    client_saw: str  # the exception the caller got
+    invalidated: bool  # SQLAlchemy discarded the connection
+    running_after: bool  # the statement was still active on the server 3 s after that (it sleeps 10 s)
+    server_saw: str  # the backend afterwards: "ended" (its connection closed) or its state
+
+
+async def command_timeout_on_server(pg: labkit.Postgres, timeout: float = 0.5) -> CommandTimeout:
+    """``select pg_sleep(10)`` on an async engine with ``connect_args={"command_timeout": timeout}``; after the
+    caller's error, polls ``pg_stat_activity`` for up to 3 s (the event loop runs meanwhile, as in an app):
+    does the statement go on running on the server?"""
+    engine = _engine(pg, connect_args={"command_timeout": timeout, "server_settings": {"application_name": NOTEBOOK}})
+    pid = 0
+    try:
+        async with engine.connect() as conn:
+            pid = int(await conn.scalar(text("select pg_backend_pid()")))
+            try:
+                await conn.execute(text("select pg_sleep(10)"))
+                client_saw = "an answer"
+            except Exception as exc:  # what the driver raised, through SQLAlchemy
+                client_saw = type(exc).__name__
+            invalidated = conn.invalidated
+
+            def state() -> str:
+                rows = pg.query("select state from pg_stat_activity where pid = %s", pid)
+                return str(rows[0][0]) if rows else "ended"
+
+            deadline = time.perf_counter() + 3.0
+            while (server_saw := state()) != "ended" and time.perf_counter() < deadline:
+                if server_saw != "active" and not invalidated:
+                    break  # stopped, on a connection that stays open
+                await asyncio.sleep(0.05)
+    finally:
+        if pid:
+            pg.query("select pg_cancel_backend(%s)", pid)  # nothing of it outlives the measurement
+        await engine.dispose()
+    return CommandTimeout(client_saw, invalidated, server_saw == "active", server_saw)
