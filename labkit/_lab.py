@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from labkit._postgres import Postgres
 
 
+def _runner_variable(name: str) -> bool:
+    """Set by a pytest (or pytest-xdist worker) that runs the lab, not by anything a learner has."""
+    return name.startswith("PYTEST_") or name in ("COLUMNS", "LINES")
+
+
 def _this_python(command: list[str]) -> list[str]:
     """``python`` in a command means the kernel's own interpreter, the one with the packages."""
     return [sys.executable, *command[1:]] if command and command[0] == "python" else command
@@ -324,7 +329,9 @@ class Lab:
 
         A ``None`` value in ``extra`` removes that variable (an app started without DATABASE_URL).
         """
-        env = dict(os.environ)
+        # the outer test runner's variables (xdist's worker id, its COLUMNS) stay out: an app or a
+        # suite the lab starts sees what it would see under a learner's JupyterLab
+        env = {name: value for name, value in os.environ.items() if not _runner_variable(name)}
         if self.pg is not None:
             env["DATABASE_URL"] = self.pg.url("asyncpg")
         for name, value in (extra or {}).items():

@@ -121,6 +121,21 @@ def test_env_none_removes_a_variable(local_pg: Postgres, tmp_path: Path) -> None
 
 
 @pytest.mark.integration
+def test_the_test_runners_variables_stay_out_of_the_labs_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # under pytest-xdist a worker has COLUMNS=80 and PYTEST_XDIST_WORKER: a suite notebook 06 runs
+    # inherited them, cut its failure lines at 80 columns and differed from the committed outputs
+    monkeypatch.setenv("LABKIT_SCENARIOS", str(FIXTURES / "scenarios"))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    monkeypatch.setenv("LABKIT_PROBE", "kept")
+    lab = Lab("two-steps", workdir=tmp_path / "work")
+    probe = "import os; print([os.environ.get(n, '-') for n in ('COLUMNS', 'PYTEST_XDIST_WORKER', 'LABKIT_PROBE')])"
+    assert lab.run(["python", "-c", probe]).output == "['-', '-', 'kept']\n"
+
+
+@pytest.mark.integration
 def test_apps_listen_on_loopback_only(local_pg: Postgres, tmp_path: Path) -> None:
     import psutil
 

@@ -346,9 +346,14 @@ def _audit_summary(audit: list[AuditEntry]) -> list[str]:
         f"**The audit** (`{AUDIT.as_posix()}`) goes through the five reports line by line: "
         f"{_count(len(audit), 'claim', 'claims')}, each with its quote. "
         f"**{checkable} are checkable here: {status['measured']} measured** by a claim below "
-        f"(several report lines can share one), **{status['to measure']} still to measure** "
-        f"({in_notebook} of them measured in their notebook already, with no `labkit.claim` yet). "
-        f"**{status['not checkable']} are not checkable**: "
+        f"(several report lines can share one), "
+        + (
+            f"**{status['to measure']} still to measure** "
+            f"({in_notebook} of them measured in their notebook already, with no `labkit.claim` yet). "
+            if status["to measure"]
+            else "every one of them. "
+        )
+        + f"**{status['not checkable']} are not checkable**: "
         + ", ".join(f"{why[word]} {word}" for word in WHY)
         + (
             f". {_count(fairness, 'verdict answers', 'verdicts answer')} another claim than the report made; "
