@@ -25,14 +25,14 @@ lab: $(STAMP)
 	@echo "make lab: starting JupyterLab on notebooks/ (Ctrl+C twice to stop); open 00-setup.ipynb first"
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
-# Everything: unit, integration, every notebook under nbval and every scenario. In one process by
-# default: the notebooks' measurements (a suite's failure pattern, a latency) hold on a busy machine,
-# but not when two notebooks share two cores with each other and a container build.
-# WORKERS="-n auto --maxprocesses=4 --dist loadfile" runs on a worker per core (loadfile keeps a
-# notebook's cells in one kernel). Workers are asked for here, never in pyproject's addopts: pytest
-# runs that notebooks start inside the project (notebook 06 runs its scenario's suite) read addopts too.
+# Everything: unit, integration, every notebook under nbval and every scenario, on 4 pytest-xdist
+# workers (most of a run waits on servers and kernels, so 4 keep 2 cores busy). A unit of work is
+# a file, so a notebook's cells run in order in one kernel; tests/scheduling.py splits the browser
+# and scenario cases and starts the longest units first. WORKERS= runs everything in one process.
+# Workers are asked for here, never in pyproject's addopts: pytest runs that notebooks start inside
+# the project (notebook 06 runs its scenario's suite) read addopts too.
 # PYTEST_ARGS adds arguments.
-WORKERS ?=
+WORKERS ?= -n 4 --dist loadfile
 PYTEST_ARGS ?=
 test: $(STAMP)
 	$(BIN)/python -m pytest $(WORKERS) $(PYTEST_ARGS)

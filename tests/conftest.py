@@ -54,5 +54,6 @@ def fresh_pg() -> Iterator[Postgres]:
     pg.close()
 
 
-# every notebook run meets a learner's copy with an edit in it, and must keep it (tests/learner_copies.py)
-pytest_plugins = ["learner_copies"]
+# every notebook run meets a learner's copy with an edit in it, and must keep it (tests/learner_copies.py);
+# under pytest-xdist, the longest units of work go first (tests/scheduling.py)
+pytest_plugins = ["learner_copies", "scheduling"]

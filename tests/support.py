@@ -1,4 +1,5 @@
-"""What several test modules share: the repository's paths, process liveness, a kernel's output.
+"""What several test modules share: the repository's paths, a copy of the notebooks, process liveness, a
+kernel's output.
 
 Test modules import this module, never each other or conftest.py. pytest puts tests/ on
 sys.path when it imports tests/conftest.py (tests/ has no __init__.py: "prepend" import
@@ -8,6 +9,7 @@ mode, the default), so ``import support`` works in every test module.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +23,22 @@ NOTEBOOKS = ROOT / "notebooks"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 T = TypeVar("T")
+
+
+def copy_notebooks(target: Path) -> Path:
+    """The notebooks and their scenarios, not the learner's work/: labkit.Lab makes work/ beside
+    scenarios/ (LABKIT_SCENARIOS points there), so a run of the copy never touches notebooks/work."""
+    target.mkdir()
+    for notebook in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"):  # 00's last cell lists all of them
+        shutil.copy(notebook, target)
+    for course_file in NOTEBOOKS.glob("*.toml"):  # the incident reports (claims name them) and the timings
+        shutil.copy(course_file, target)
+    shutil.copytree(NOTEBOOKS / "deep-dives", target / "deep-dives")
+    shutil.copytree(
+        NOTEBOOKS / "scenarios", target / "scenarios", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    return target
+
 
 # -- processes ------------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import psutil
 import pytest
 
 from labkit import WaitTimeout, free_port, wait_until
-from support import NOTEBOOKS, describe, kill_leftovers, running, wait_gone
+from support import copy_notebooks, describe, kill_leftovers, running, wait_gone
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -226,21 +226,6 @@ def _is_kernel(proc: psutil.Process) -> bool:
         return False
 
 
-def _copy_notebooks(target: Path) -> Path:
-    """The notebooks and their scenarios, not the learner's work/: labkit.Lab makes work/ beside
-    scenarios/ (LABKIT_SCENARIOS points there), so the run never touches notebooks/work."""
-    target.mkdir()
-    for notebook in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"):  # 00's last cell lists all of them
-        shutil.copy(notebook, target)
-    for course_file in NOTEBOOKS.glob("*.toml"):  # the incident reports (claims name them) and the timings
-        shutil.copy(course_file, target)
-    shutil.copytree(NOTEBOOKS / "deep-dives", target / "deep-dives")
-    shutil.copytree(
-        NOTEBOOKS / "scenarios", target / "scenarios", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    return target
-
-
 def _write_lab_settings(settings: Path) -> None:
     """No news prompt or update check (a toast over the notebook, a request to the internet);
     everything else is JupyterLab's default, as a learner gets it."""
@@ -253,7 +238,7 @@ def _write_lab_settings(settings: Path) -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     _need_browser()  # no server start for a test that is going to skip
     base = tmp_path_factory.mktemp("jupyterlab")
-    root = _copy_notebooks(base / "notebooks")
+    root = copy_notebooks(base / "notebooks")
     _write_lab_settings(base / "lab-settings")
     token = secrets.token_hex(16)
     port = free_port()

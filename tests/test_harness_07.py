@@ -150,7 +150,8 @@ def test_only_pool_recycle_replaces_connections_by_age_once_per_period(lab: labk
     hourly, two_hourly, report = harness.RECYCLED
     assert run.recycle == {hourly: 1, two_hourly: 2, report: -1}
     assert run.reconnects(report) == 0  # pre-ping alone never replaces a live connection
-    assert run.reconnects(two_hourly) == 1 and 2 <= run.reconnects(hourly) <= 3
+    # 1 and 2-3 on an idle machine; a loop that falls behind its schedule can add one to either
+    assert 1 <= run.reconnects(two_hourly) < run.reconnects(hourly) <= 4
     assert lab.pg.connections(harness.NOTEBOOK, wait_for=0) == 0
 
 
