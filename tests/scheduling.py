@@ -7,13 +7,14 @@ and a module's expensive fixtures (the Binder-like box, a JupyterLab) are built 
   unit. Each browser case runs a whole notebook in JupyterLab (30-75 s), and the scenario checks of
   13 scenarios add up to minutes; as one unit each, they were the longest chain of a run.
 - The longest units go first (:data:`LONGEST_FIRST`), so that no worker starts a long one while the
-  others run out of work.
+  others run out of work; the rest keep pytest-xdist's order (most tests first).
 
 It applies only to ``--dist loadfile``: ``-n`` with another mode keeps pytest-xdist's own scheduling.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -55,20 +56,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    config.option.loadscopereorder = False  # xdist's own reorder (most tests first) would undo ours
-
     class LongestFirstByFile(LoadScopeScheduling):  # type: ignore[misc]
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return unit_of(nodeid)
 
-        def schedule(self) -> None:
-            if self.collection is None and self.collection_is_completed and self._check_nodes_have_same_collection():
-                # a stable sort of the collection by rank: the queue LoadScopeScheduling builds from
-                # it keeps that order (one unit per file, or per case)
-                collection = next(iter(self.registered_collections.values()))
-                ordered = sorted(collection, key=lambda nodeid: rank(unit_of(nodeid)))
-                for node in self.registered_collections:
-                    self.registered_collections[node] = ordered
-            super().schedule()
+        def _assign_work_unit(self, node: Any) -> None:
+            # the queue is whole before the first unit goes out; sort it once, stable, by rank (the
+            # collections themselves stay as they are: a worker runs tests by their index in its own)
+            if not self.ordered:
+                self.workqueue = OrderedDict(sorted(self.workqueue.items(), key=lambda unit: rank(unit[0])))
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return LongestFirstByFile(config, log)
