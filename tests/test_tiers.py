@@ -39,7 +39,8 @@ PROBE = textwrap.dedent("""
 def test_a_test_without_exactly_one_tier_stops_the_run(tmp_path: Path) -> None:
     # this directory's conftest.py, beside a test module of its own, with none of the repository's options
     shutil.copy(HERE / "conftest.py", tmp_path)
-    shutil.copy(HERE / "learner_copies.py", tmp_path)  # the plugin conftest.py loads
+    for plugin in ("learner_copies.py", "scheduling.py"):  # the plugins conftest.py loads
+        shutil.copy(HERE / plugin, tmp_path)
     (tmp_path / "test_probe.py").write_text(PROBE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     result = subprocess.run(
