@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from labkit import _patches as patches
 from labkit import _progress as learner_progress
-from labkit._appserver import START_TIMEOUT, AppServer
+from labkit._appserver import START_TIMEOUT, AppExited, AppServer
 from labkit._display import Code, Table
 from labkit._errors import LabkitError
 from labkit._ports import LOOPBACK, ensure_free, free_port
@@ -33,6 +33,10 @@ from labkit._workdir import WorkDir, fingerprint
 
 if TYPE_CHECKING:
     from labkit._postgres import Postgres
+
+
+# how often serve() picks another port when the one it picked was taken before uvicorn bound it
+PORT_ATTEMPTS = 3
 
 
 def _runner_variable(name: str) -> bool:
@@ -355,11 +359,19 @@ class Lab:
         """Run ``uvicorn target`` from the work dir on a free loopback port; returns once it answers HTTP."""
         if port is not None:
             ensure_free(port, "the app")
-        port = port or free_port()
-        command = [sys.executable, "-m", "uvicorn", target, "--host", LOOPBACK, "--port", str(port)]
-        if reload:
-            command += ["--reload", "--reload-dir", str(self.workdir)]
-        return self.launch(command + list(args), port=port, env=env, ready_path=ready_path, timeout=timeout)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            bound = port or free_port()
+            command = [sys.executable, "-m", "uvicorn", target, "--host", LOOPBACK, "--port", str(bound)]
+            if reload:
+                command += ["--reload", "--reload-dir", str(self.workdir)]
+            try:
+                return self.launch(command + list(args), port=bound, env=env, ready_path=ready_path, timeout=timeout)
+            except AppExited as exited:
+                # a port labkit picked was free when picked, and taken before uvicorn bound it: on a
+                # machine shared by a room of learners, another kernel's app got there first
+                if port is not None or attempt == PORT_ATTEMPTS or "address already in use" not in exited.logs:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def launch(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,29 @@ def test_serve_on_a_port_in_use(local_pg: Postgres, tmp_path: Path) -> None:
         lab.serve(port=srv.port)
     lab.close()
     assert not srv.alive
+
+
+@pytest.mark.integration
+def test_a_picked_port_taken_before_uvicorn_binds_it_is_picked_again(
+    local_pg: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 learners on one machine: another kernel's app bound the port between labkit's pick and uvicorn's
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = iter([taken.getsockname()[1], free_port()])
+    monkeypatch.setattr("labkit._lab.free_port", lambda: next(picks))
+    lab = Lab("00-hello", pg=local_pg, workdir=tmp_path / "hello")
+    with taken:
+        srv = lab.serve(ready_path="/health")
+        assert srv.port != taken.getsockname()[1] and srv.get("/health").status_code == 200
+    lab.close()
+    # a port the caller chose is not changed behind their back
+    with socket.socket() as mine:
+        mine.bind(("127.0.0.1", 0))
+        mine.listen()
+        with pytest.raises(LabkitError, match="already in use"):
+            lab.serve(port=mine.getsockname()[1])
 
 
 @pytest.mark.integration
